@@ -1,0 +1,124 @@
+//! Marks every system call made by tasks of one PID namespace.
+//!
+//! One program runs on each `sys_enter`, for every task on the host, so the per-syscall path is
+//! kept to a namespace check, a bounds check and (the first time only) one byte store. Nothing
+//! is sent to userspace per syscall: userspace reads the `SEEN` map whenever it wants the set.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    bindings::bpf_pidns_info,
+    helpers::bpf_get_ns_current_pid_tgid,
+    macros::{map, raw_tracepoint, tracepoint},
+    maps::{Array, PerCpuArray},
+    programs::{RawTracePointContext, TracePointContext},
+    EbpfContext,
+};
+use aya_log_ebpf::{error, warn};
+use hook_ebpf::contract::{Seen, SYSCALL_SLOTS};
+
+/// The target PID namespace, written by the loader (`contract::GLOBAL_PIDNS_*`).
+#[unsafe(no_mangle)]
+static PIDNS_DEV: u64 = 0;
+#[unsafe(no_mangle)]
+static PIDNS_INO: u64 = 0;
+
+#[map]
+static SEEN: Array<Seen> = Array::with_max_entries(1, 0);
+
+#[map]
+static OUT_OF_RANGE: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
+    // TP_PROTO(struct pt_regs *regs, long id): the syscall number is the second argument.
+    let nr: i64 = ctx.arg(1);
+    record(&ctx, nr)
+}
+
+#[tracepoint(category = "raw_syscalls", name = "sys_enter")]
+pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
+    // struct trace_event_raw_sys_enter { struct trace_entry ent; long id; ... }: `ent` is 8
+    // bytes. A direct context load is cheaper than the probe-read helper behind `read_at`.
+    let nr = unsafe { *(ctx.as_ptr() as *const i64).add(1) };
+    record(&ctx, nr)
+}
+
+/// Do-nothing programs on the same attach points: the floor the benchmarks subtract.
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn empty_raw(_ctx: RawTracePointContext) -> i32 {
+    0
+}
+
+#[tracepoint(category = "raw_syscalls", name = "sys_enter")]
+pub fn empty_tp(_ctx: TracePointContext) -> i32 {
+    0
+}
+
+#[inline(always)]
+fn record<C: EbpfContext>(ctx: &C, nr: i64) -> i32 {
+    if !in_target_namespace() {
+        return 0;
+    }
+    // A negative number (e.g. syscall(-1)) becomes huge here and is counted, not dropped.
+    let nr = nr as u64;
+    if nr < SYSCALL_SLOTS as u64 {
+        mark(ctx, nr as usize);
+    } else {
+        count_out_of_range(ctx, nr);
+    }
+    0
+}
+
+#[inline(always)]
+fn in_target_namespace() -> bool {
+    // Volatile reads: the loader rewrites these read-only globals, so the compiler must not
+    // fold them to their initial 0.
+    let dev = unsafe { core::ptr::read_volatile(&PIDNS_DEV) };
+    let ino = unsafe { core::ptr::read_volatile(&PIDNS_INO) };
+    let mut info = bpf_pidns_info { pid: 0, tgid: 0 };
+    let size = core::mem::size_of::<bpf_pidns_info>() as u32;
+    // Returns 0 only when the current task's active PID namespace is the target one.
+    unsafe { bpf_get_ns_current_pid_tgid(dev, ino, &mut info, size) == 0 }
+}
+
+#[inline(always)]
+fn mark<C: EbpfContext>(ctx: &C, slot: usize) {
+    let Some(seen) = SEEN.get_ptr_mut(0) else {
+        error!(
+            ctx,
+            "SEEN map has no entry 0; syscall {} not recorded", slot
+        );
+        return;
+    };
+    let byte = unsafe { &mut (*seen).slots[slot] };
+    // Store only once: afterwards every CPU just reads the byte and the line stays shared.
+    if *byte == 0 {
+        *byte = 1;
+    }
+}
+
+#[inline(never)]
+fn count_out_of_range<C: EbpfContext>(ctx: &C, nr: u64) {
+    let Some(count) = OUT_OF_RANGE.get_ptr_mut(0) else {
+        error!(ctx, "OUT_OF_RANGE map has no entry 0; syscall {} lost", nr);
+        return;
+    };
+    unsafe {
+        *count += 1;
+        // The first one on each CPU is logged with its number; the rest are only counted.
+        if *count == 1 {
+            warn!(ctx, "syscall number {} is outside the recorded range", nr);
+        }
+    }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

@@ -1,0 +1,103 @@
+//! `record`: run a command in a new PID namespace, record it, write its profile.
+
+use std::{io::Write, path::Path};
+
+use anyhow::{bail, Context, Result};
+use osbh::{
+    launch::{self, Exit, GatedChild, Running},
+    output::write_atomically,
+    pidns::PidNamespace,
+    profile::Profile,
+    recorder::{Program, Recorder, Snapshot},
+    syscall_table::{name_all, Arch},
+};
+use rustix::process::Signal;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::cli::RecordArgs;
+
+pub fn run(args: RecordArgs) -> Result<i32> {
+    if let Some(path) = &args.output {
+        check_output_dir(path)?;
+    }
+    // Fork before the runtime starts any thread: see `launch::spawn_gated`.
+    let child = launch::spawn_gated(&args.command).context("cannot start the command")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(record(child, &args))
+}
+
+async fn record(child: GatedChild, args: &RecordArgs) -> Result<i32> {
+    let target = PidNamespace::of_pid(child.pid())?;
+    let recorder = Recorder::attach(target, args.attach, Program::Recorder)
+        .context("cannot attach the eBPF recorder")?;
+    log::debug!("recorder attached for PID namespace {target:?}");
+    let running = child.release()?;
+    let exit = wait_forwarding_signals(&running).await?;
+    let snapshot = recorder.snapshot()?;
+    drop(recorder);
+
+    let profile = Profile::allowing(names(&snapshot), args.errno, Arch::NATIVE);
+    match &args.output {
+        Some(path) => write_atomically(path, &profile.to_bytes())?,
+        None => std::io::stdout()
+            .write_all(&profile.to_bytes())
+            .context("cannot write the profile to stdout")?,
+    }
+    Ok(exit.shell_code())
+}
+
+/// The command is PID 1 of its namespace and ignores signals it has no handler for, so a
+/// first SIGINT/SIGTERM/SIGHUP is passed on (a handler may act on it) and a second one kills.
+async fn wait_forwarding_signals(running: &Running) -> Result<Exit> {
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut forwarded = false;
+    loop {
+        let sig = tokio::select! {
+            exit = running.wait() => return Ok(exit?),
+            _ = int.recv() => Signal::INT,
+            _ = term.recv() => Signal::TERM,
+            _ = hup.recv() => Signal::HUP,
+        };
+        let sig = if forwarded { Signal::KILL } else { sig };
+        forwarded = true;
+        running.signal(sig)?;
+    }
+}
+
+fn names(snapshot: &Snapshot) -> Vec<&'static str> {
+    let (names, unknown) = name_all(Arch::NATIVE, &snapshot.syscalls);
+    if !unknown.is_empty() {
+        log::warn!(
+            "syscall numbers {unknown:?} have no name on {}; they are left out of the profile",
+            Arch::NATIVE.seccomp_name()
+        );
+    }
+    if snapshot.out_of_range > 0 {
+        log::warn!(
+            "{} syscalls had numbers outside the native table (x32 or invalid numbers); \
+             they are left out of the profile",
+            snapshot.out_of_range
+        );
+    }
+    names
+}
+
+/// Fails before anything runs when the profile could not be written afterwards.
+fn check_output_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "the output directory {} does not exist; create it or choose another -o path",
+            dir.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Loads the eBPF object, attaches it to `sys_enter` for one PID namespace, and reads back the
+//! set of syscall numbers that namespace has made. Dropping the [`Recorder`] detaches it.
+
+use aya::{
+    maps::{Array, MapError, PerCpuArray},
+    programs::{ProgramError, RawTracePoint, TracePoint},
+    Ebpf, EbpfError, EbpfLoader,
+};
+use aya_log::EbpfLogger;
+use tokio::{io::unix::AsyncFd, task::JoinHandle};
+
+use crate::{
+    contract::{self, Seen, SYSCALL_SLOTS},
+    pidns::PidNamespace,
+};
+
+/// The eBPF object built by `cargo xtask build-ebpf`, embedded at compile time.
+pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("OSBH_EBPF_OBJECT"));
+
+// SAFETY: `Seen` is `repr(C)`, has no padding and every byte pattern is valid.
+unsafe impl aya::Pod for Seen {}
+
+/// Where on the syscall-entry path the program runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttachPoint {
+    /// `BPF_RAW_TRACEPOINT_OPEN` on `sys_enter`: no tracefs needed.
+    RawTracepoint,
+    /// The `raw_syscalls:sys_enter` trace event: needs tracefs mounted.
+    Tracepoint,
+}
+
+/// Which program of the object to attach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    /// Records syscalls of the target namespace.
+    Recorder,
+    /// Returns at once: the cost floor of the attach point, for benchmarks.
+    Empty,
+}
+
+impl Program {
+    fn name(self, point: AttachPoint) -> &'static str {
+        match (self, point) {
+            (Program::Recorder, AttachPoint::RawTracepoint) => contract::PROG_RAW_TRACEPOINT,
+            (Program::Recorder, AttachPoint::Tracepoint) => contract::PROG_TRACEPOINT,
+            (Program::Empty, AttachPoint::RawTracepoint) => contract::PROG_EMPTY_RAW_TRACEPOINT,
+            (Program::Empty, AttachPoint::Tracepoint) => contract::PROG_EMPTY_TRACEPOINT,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecorderError {
+    #[error("cannot load the eBPF object")]
+    Load(#[source] EbpfError),
+    #[error("the eBPF object has no {0}; rebuild it with `cargo xtask build`")]
+    Contract(&'static str),
+    #[error("cannot load or attach eBPF program {name}")]
+    Program {
+        name: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error(
+        "tracefs is not mounted, and the tracepoint needs it: mount it with \
+         `mount -t tracefs nodev /sys/kernel/tracing`, or use --attach raw-tracepoint"
+    )]
+    NoTracefs,
+    #[error("cannot read eBPF map {name}")]
+    Map {
+        name: &'static str,
+        #[source]
+        source: MapError,
+    },
+}
+
+/// What a namespace has done so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Syscall numbers seen at least once, ascending.
+    pub syscalls: Vec<u32>,
+    /// Syscalls whose number did not fit the bitmap (counted, never recorded by name).
+    pub out_of_range: u64,
+}
+
+/// A loaded and attached program. Must be created inside a tokio runtime: eBPF-side log
+/// records are forwarded to `log` by a task on it.
+pub struct Recorder {
+    ebpf: Ebpf,
+    log_forwarder: Option<JoinHandle<()>>,
+}
+
+impl Recorder {
+    /// Loads the object for `target` and attaches `program` at `point`.
+    pub fn attach(
+        target: PidNamespace,
+        point: AttachPoint,
+        program: Program,
+    ) -> Result<Self, RecorderError> {
+        let mut ebpf = EbpfLoader::new()
+            // No CO-RE relocations in our program: parsing the kernel's BTF would only cost
+            // start-up time and memory.
+            .btf(None)
+            .override_global(contract::GLOBAL_PIDNS_DEV, &target.dev, true)
+            .override_global(contract::GLOBAL_PIDNS_INO, &target.ino, true)
+            .load(OBJECT)
+            .map_err(RecorderError::Load)?;
+        let log_forwarder = spawn_log_forwarder(&mut ebpf);
+        attach_program(&mut ebpf, program.name(point), point)?;
+        Ok(Self {
+            ebpf,
+            log_forwarder,
+        })
+    }
+
+    /// The syscalls recorded up to now (the program stays attached).
+    pub fn snapshot(&self) -> Result<Snapshot, RecorderError> {
+        let seen = self.map(contract::MAP_SEEN)?;
+        let seen: Array<_, Seen> = Array::try_from(seen).map_err(map_err(contract::MAP_SEEN))?;
+        let seen = seen.get(&0, 0).map_err(map_err(contract::MAP_SEEN))?;
+        let syscalls = (0..SYSCALL_SLOTS as u32)
+            .filter(|&nr| seen.slots[nr as usize] != 0)
+            .collect();
+
+        let out = self.map(contract::MAP_OUT_OF_RANGE)?;
+        let out: PerCpuArray<_, u64> =
+            PerCpuArray::try_from(out).map_err(map_err(contract::MAP_OUT_OF_RANGE))?;
+        let per_cpu = out
+            .get(&0, 0)
+            .map_err(map_err(contract::MAP_OUT_OF_RANGE))?;
+        Ok(Snapshot {
+            syscalls,
+            out_of_range: per_cpu.iter().sum(),
+        })
+    }
+
+    fn map(&self, name: &'static str) -> Result<&aya::maps::Map, RecorderError> {
+        self.ebpf.map(name).ok_or(RecorderError::Contract(name))
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if let Some(task) = self.log_forwarder.take() {
+            task.abort();
+        }
+        // Dropping `ebpf` afterwards closes the link and program fds: that detaches.
+    }
+}
+
+fn map_err(name: &'static str) -> impl Fn(MapError) -> RecorderError {
+    move |source| RecorderError::Map { name, source }
+}
+
+fn attach_program(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    point: AttachPoint,
+) -> Result<(), RecorderError> {
+    let err = |source| RecorderError::Program { name, source };
+    let program = ebpf
+        .program_mut(name)
+        .ok_or(RecorderError::Contract(name))?;
+    match point {
+        AttachPoint::RawTracepoint => {
+            let p: &mut RawTracePoint = program.try_into().map_err(err)?;
+            p.load().map_err(err)?;
+            p.attach(contract::TRACEPOINT_NAME).map_err(err)?;
+        }
+        AttachPoint::Tracepoint => {
+            if !tracefs_mounted() {
+                return Err(RecorderError::NoTracefs);
+            }
+            let p: &mut TracePoint = program.try_into().map_err(err)?;
+            p.load().map_err(err)?;
+            p.attach(contract::TRACEPOINT_CATEGORY, contract::TRACEPOINT_NAME)
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+fn tracefs_mounted() -> bool {
+    [
+        "/sys/kernel/tracing/events",
+        "/sys/kernel/debug/tracing/events",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).is_dir())
+}
+
+/// Forwards the program's rare log records (errors, out-of-range numbers) to `log`.
+/// Logging is best effort: a failure here is reported and recording goes on.
+fn spawn_log_forwarder(ebpf: &mut Ebpf) -> Option<JoinHandle<()>> {
+    let logger = match EbpfLogger::init(ebpf) {
+        Ok(logger) => logger,
+        Err(e) => {
+            log::warn!("eBPF log records will not be shown: {e}");
+            return None;
+        }
+    };
+    // SAFETY: the logger owns its ring buffer fd, which stays open until the logger drops.
+    let registered =
+        unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) };
+    let mut logger = match registered {
+        Ok(fd) => fd,
+        Err(e) => {
+            log::warn!("eBPF log records will not be shown: {e}");
+            return None;
+        }
+    };
+    Some(tokio::spawn(async move {
+        while let Ok(mut guard) = logger.readable_mut().await {
+            guard.get_inner_mut().flush();
+            guard.clear_ready();
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded object must carry every name the contract promises, with the sizes this
+    /// side reads. Parsing the ELF needs no privileges, so this runs everywhere.
+    #[test]
+    fn object_matches_the_contract() {
+        let obj = aya_obj::Object::parse(OBJECT).expect("embedded object parses");
+        for name in [
+            contract::PROG_RAW_TRACEPOINT,
+            contract::PROG_TRACEPOINT,
+            contract::PROG_EMPTY_RAW_TRACEPOINT,
+            contract::PROG_EMPTY_TRACEPOINT,
+        ] {
+            assert!(obj.programs.contains_key(name), "program {name} missing");
+        }
+        let seen = &obj.maps[contract::MAP_SEEN];
+        assert_eq!(seen.value_size() as usize, std::mem::size_of::<Seen>());
+        assert_eq!(seen.max_entries(), 1);
+        let out = &obj.maps[contract::MAP_OUT_OF_RANGE];
+        assert_eq!(out.value_size() as usize, std::mem::size_of::<u64>());
+        let symbols: Vec<&str> = obj
+            .symbol_table
+            .values()
+            .filter_map(|s| s.name.as_deref())
+            .collect();
+        for global in [contract::GLOBAL_PIDNS_DEV, contract::GLOBAL_PIDNS_INO] {
+            assert!(symbols.contains(&global), "global {global} missing");
+        }
+    }
+
+    #[test]
+    fn bitmap_is_a_power_of_two_byte_per_syscall() {
+        assert!(SYSCALL_SLOTS.is_power_of_two());
+        assert_eq!(std::mem::size_of::<Seen>(), SYSCALL_SLOTS);
+    }
+}
