@@ -1,1 +1,54 @@
-fn main() {}
+//! Project chores: `cargo xtask <command>`. See `cargo xtask --help`.
+
+mod ebpf;
+mod setup;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, set up and test oci-seccomp-bpf-hook"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what building the eBPF object needs: nightly's rust-src, LLVM, bpf-linker
+    Setup,
+    /// Build the eBPF object (nightly, bpfel-unknown-none, -Z build-std=core)
+    BuildEbpf {
+        /// Release profile (what `build` and `test` use)
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build the eBPF object and the hook binary, both release
+    Build,
+    /// Build the eBPF object, then run the test suite (extra arguments go to `cargo test`)
+    Test {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Setup => setup::run(),
+        Command::BuildEbpf { release } => ebpf::build(release).map(drop),
+        Command::Build => {
+            ebpf::build(true)?;
+            util::cargo(&["build", "--release", "-p", "hook"])
+        }
+        Command::Test { args } => {
+            ebpf::build(true)?;
+            let mut cmd = vec!["test"];
+            cmd.extend(args.iter().map(String::as_str));
+            util::cargo(&cmd)
+        }
+    }
+}
