@@ -333,3 +333,39 @@ fn help_explains_record_with_an_example() {
     assert!(help.contains("record -o ls.json -- ls -l /"), "{help}");
     assert!(help.contains("--errno"), "{help}");
 }
+
+/// The classic tracepoint records the same; without tracefs it says how to mount it.
+#[test]
+fn tracepoint_attach_works_or_explains_tracefs() {
+    if !e2e::privileged("tracepoint_attach_works_or_explains_tracefs") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    let script = format!("mkdir {}", dir.path().join("made").display());
+    let out = Command::new(BIN)
+        .args(["record", "--attach", "tracepoint", "-o"])
+        .arg(&profile)
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let tracefs = [
+        "/sys/kernel/tracing/events",
+        "/sys/kernel/debug/tracing/events",
+    ]
+    .iter()
+    .any(|p| Path::new(p).is_dir());
+    if tracefs {
+        assert_success(&out);
+        let names = allowed_names(&profile);
+        assert!(
+            names.contains("mkdir") || names.contains("mkdirat"),
+            "{names:?}"
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("mount -t tracefs"), "{stderr}");
+        assert!(!profile.exists());
+    }
+}
