@@ -1,6 +1,6 @@
 //! `record`: run a command in a new PID namespace, record it, write its profile.
 
-use std::{io::Write, path::Path};
+use std::{io::Write, path::Path, time::Instant};
 
 use anyhow::{bail, Context, Result};
 use osbh::{
@@ -31,9 +31,13 @@ pub fn run(args: RecordArgs) -> Result<i32> {
 
 async fn record(child: GatedChild, args: &RecordArgs) -> Result<i32> {
     let target = PidNamespace::of_pid(child.pid())?;
+    let attach_started = Instant::now();
     let recorder = Recorder::attach(target, args.attach, Program::Recorder)
         .context("cannot attach the eBPF recorder")?;
-    log::debug!("recorder attached for PID namespace {target:?}");
+    log::debug!(
+        "recorder attached in {} us for PID namespace {target:?}",
+        attach_started.elapsed().as_micros()
+    );
     let running = child.release()?;
     let exit = wait_forwarding_signals(&running).await?;
     let snapshot = recorder.snapshot()?;
