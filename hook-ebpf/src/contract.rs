@@ -25,6 +25,31 @@ pub const MAP_SEEN: &str = "SEEN";
 /// Per-CPU array map with one `u64`: how many syscalls had a number `>= SYSCALL_SLOTS`.
 pub const MAP_OUT_OF_RANGE: &str = "OUT_OF_RANGE";
 
+/// Single-entry array map holding one `u32`: 0 while the runtime is still setting the container
+/// up, 1 once the workload's window has begun. Only syscalls made at state 1 are recorded.
+pub const MAP_STATE: &str = "STATE";
+pub const STATE_WAITING: u32 = 0;
+pub const STATE_RECORDING: u32 = 1;
+
+/// Read-only global `[u64; MARKER_COUNT]`: the native numbers of the syscalls that open the
+/// record window (indices below). Set by userspace, which knows the architecture.
+pub const GLOBAL_MARKERS: &str = "MARKERS";
+pub const MARKER_COUNT: usize = 4;
+pub const MARKER_PRCTL: usize = 0;
+pub const MARKER_SECCOMP: usize = 1;
+pub const MARKER_EXECVE: usize = 2;
+pub const MARKER_EXECVEAT: usize = 3;
+/// The window opens at the seccomp filter install, `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+/// prog)` (runc 1.1) or `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)` with a non-NULL prog
+/// (libseccomp's feature probes pass NULL, long before pivot_root), or else at the first execve.
+pub const PR_SET_SECCOMP: u64 = 22;
+pub const SECCOMP_MODE_FILTER: u64 = 2;
+pub const SECCOMP_SET_MODE_FILTER: u64 = 1;
+
+/// Read-only global `[u64; 3]`: byte offsets of syscall arguments 0..=2 inside `struct pt_regs`
+/// (the raw tracepoint's first argument); arch-specific, so set by userspace.
+pub const GLOBAL_PT_REGS_ARGS: &str = "PT_REGS_ARGS";
+
 /// Read-only globals set at load time: the target PID namespace as `st_dev` (in the kernel's
 /// `dev_t` encoding) and `st_ino` of `/proc/PID/ns/pid`.
 pub const GLOBAL_PIDNS_DEV: &str = "PIDNS_DEV";

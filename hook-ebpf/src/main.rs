@@ -8,20 +8,33 @@
 
 use aya_ebpf::{
     bindings::bpf_pidns_info,
-    helpers::bpf_get_ns_current_pid_tgid,
+    helpers::{bpf_get_ns_current_pid_tgid, bpf_probe_read_kernel},
     macros::{map, raw_tracepoint, tracepoint},
     maps::{Array, PerCpuArray},
     programs::{RawTracePointContext, TracePointContext},
     EbpfContext,
 };
-use aya_log_ebpf::{error, warn};
-use hook_ebpf::contract::{Seen, SYSCALL_SLOTS};
+use aya_log_ebpf::{error, info, warn};
+use hook_ebpf::contract::{
+    Seen, MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP,
+    PR_SET_SECCOMP, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, STATE_RECORDING, SYSCALL_SLOTS,
+};
 
 /// The target PID namespace, written by the loader (`contract::GLOBAL_PIDNS_*`).
 #[unsafe(no_mangle)]
 static PIDNS_DEV: u64 = 0;
 #[unsafe(no_mangle)]
 static PIDNS_INO: u64 = 0;
+
+/// Syscall numbers that open the record window (`contract::MARKER_*`); `u64::MAX` never matches.
+#[unsafe(no_mangle)]
+static MARKERS: [u64; MARKER_COUNT] = [u64::MAX; MARKER_COUNT];
+/// Offsets of syscall arguments 0..=2 in `struct pt_regs`, for the raw tracepoint.
+#[unsafe(no_mangle)]
+static PT_REGS_ARGS: [u64; 3] = [0; 3];
+
+#[map]
+static STATE: Array<u32> = Array::with_max_entries(1, 0);
 
 #[map]
 static SEEN: Array<Seen> = Array::with_max_entries(1, 0);
@@ -33,15 +46,22 @@ static OUT_OF_RANGE: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
     // TP_PROTO(struct pt_regs *regs, long id): the syscall number is the second argument.
     let nr: i64 = ctx.arg(1);
-    record(&ctx, nr)
+    let regs: *const u8 = ctx.arg(0);
+    record(&ctx, nr, |i| {
+        // Only read while waiting for the window to open, i.e. a few times per container.
+        let offset = unsafe { core::ptr::read_volatile(&PT_REGS_ARGS[i]) } as usize;
+        unsafe { bpf_probe_read_kernel(regs.wrapping_add(offset) as *const u64) }.unwrap_or(0)
+    })
 }
 
 #[tracepoint(category = "raw_syscalls", name = "sys_enter")]
 pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
     // struct trace_event_raw_sys_enter { struct trace_entry ent; long id; ... }: `ent` is 8
     // bytes. A direct context load is cheaper than the probe-read helper behind `read_at`.
-    let nr = unsafe { *(ctx.as_ptr() as *const i64).add(1) };
-    record(&ctx, nr)
+    // ... followed by `unsigned long args[6]`.
+    let record_base = ctx.as_ptr() as *const u64;
+    let nr = unsafe { *(record_base as *const i64).add(1) };
+    record(&ctx, nr, |i| unsafe { *record_base.add(2 + i) })
 }
 
 /// Do-nothing programs on the same attach points: the floor the benchmarks subtract.
@@ -56,9 +76,20 @@ pub fn empty_tp(_ctx: TracePointContext) -> i32 {
 }
 
 #[inline(always)]
-fn record<C: EbpfContext>(ctx: &C, nr: i64) -> i32 {
+fn record<C: EbpfContext>(ctx: &C, nr: i64, arg: impl Fn(usize) -> u64) -> i32 {
     if !in_target_namespace() {
         return 0;
+    }
+    let Some(state) = STATE.get_ptr_mut(0) else {
+        error!(ctx, "STATE map has no entry 0; syscall {} not recorded", nr);
+        return 0;
+    };
+    if unsafe { *state } != STATE_RECORDING {
+        if !opens_window(nr as u64, arg) {
+            return 0;
+        }
+        unsafe { *state = STATE_RECORDING };
+        info!(ctx, "workload window opened by syscall {}", nr);
     }
     // A negative number (e.g. syscall(-1)) becomes huge here and is counted, not dropped.
     let nr = nr as u64;
@@ -68,6 +99,23 @@ fn record<C: EbpfContext>(ctx: &C, nr: i64) -> i32 {
         count_out_of_range(ctx, nr);
     }
     0
+}
+
+/// True for the syscall that ends the runtime's set-up: the seccomp filter install, or the
+/// workload's execve when the runtime installs no filter.
+#[inline(never)]
+fn opens_window(nr: u64, arg: impl Fn(usize) -> u64) -> bool {
+    let marker = |i: usize| unsafe { core::ptr::read_volatile(&MARKERS[i]) };
+    if nr == marker(MARKER_EXECVE) || nr == marker(MARKER_EXECVEAT) {
+        return true;
+    }
+    if nr == marker(MARKER_PRCTL) {
+        return arg(0) == PR_SET_SECCOMP && arg(1) == SECCOMP_MODE_FILTER;
+    }
+    if nr == marker(MARKER_SECCOMP) {
+        return arg(0) == SECCOMP_SET_MODE_FILTER && arg(2) != 0;
+    }
+    false
 }
 
 #[inline(always)]

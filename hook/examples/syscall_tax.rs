@@ -17,7 +17,7 @@ use std::{
 use osbh::{
     launch,
     pidns::PidNamespace,
-    recorder::{AttachPoint, Program, Recorder},
+    recorder::{AttachPoint, Program, Recorder, Window},
 };
 
 #[derive(Clone, Copy)]
@@ -98,7 +98,12 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..rounds {
         for (i, (_, attach, place)) in VARIANTS.iter().enumerate() {
             let _recorder = match attach {
-                Some((point, program)) => Some(Recorder::attach(target, *point, *program)?),
+                Some((point, program)) => Some(Recorder::attach(
+                    target,
+                    Window::Everything,
+                    *point,
+                    *program,
+                )?),
                 None => None,
             };
             let ns = match place {

@@ -12,6 +12,7 @@ use tokio::{io::unix::AsyncFd, task::JoinHandle};
 use crate::{
     contract::{self, Seen, SYSCALL_SLOTS},
     pidns::PidNamespace,
+    syscall_table::Arch,
 };
 
 /// The eBPF object built by `cargo xtask build-ebpf`, embedded at compile time.
@@ -27,6 +28,16 @@ pub enum AttachPoint {
     RawTracepoint,
     /// The `raw_syscalls:sys_enter` trace event: needs tracefs mounted.
     Tracepoint,
+}
+
+/// Which syscalls of the namespace count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Everything from the moment of attaching (`record`: the command is held before execve).
+    Everything,
+    /// From the runtime's seccomp filter install, or the workload's execve when there is none:
+    /// a container runtime's own set-up (mounts, pivot_root, sethostname) is left out.
+    Workload,
 }
 
 /// Which program of the object to attach.
@@ -94,17 +105,33 @@ impl Recorder {
     /// Loads the object for `target` and attaches `program` at `point`.
     pub fn attach(
         target: PidNamespace,
+        window: Window,
         point: AttachPoint,
         program: Program,
     ) -> Result<Self, RecorderError> {
+        let arch = Arch::NATIVE;
+        let markers = marker_numbers(arch);
+        let arg_offsets = arch.pt_regs_arg_offsets();
         let mut ebpf = EbpfLoader::new()
-            // No CO-RE relocations in our program: parsing the kernel's BTF would only cost
-            // start-up time and memory.
+            // No CO-RE relocations in our program: it needs no kernel BTF. (aya 0.14 still
+            // parses it in `EbpfLoader::new`; see the benchmarks.)
             .btf(None)
             .override_global(contract::GLOBAL_PIDNS_DEV, &target.dev, true)
             .override_global(contract::GLOBAL_PIDNS_INO, &target.ino, true)
+            .override_global(contract::GLOBAL_MARKERS, &markers, true)
+            .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
             .load(OBJECT)
             .map_err(RecorderError::Load)?;
+        if window == Window::Everything {
+            let map = ebpf
+                .map_mut(contract::MAP_STATE)
+                .ok_or(RecorderError::Contract(contract::MAP_STATE))?;
+            let mut state: Array<_, u32> =
+                Array::try_from(map).map_err(map_err(contract::MAP_STATE))?;
+            state
+                .set(0, contract::STATE_RECORDING, 0)
+                .map_err(map_err(contract::MAP_STATE))?;
+        }
         let log_forwarder = spawn_log_forwarder(&mut ebpf);
         attach_program(&mut ebpf, program.name(point), point)?;
         Ok(Self {
@@ -134,6 +161,14 @@ impl Recorder {
         })
     }
 
+    /// True once the record window has opened (always, for [`Window::Everything`]).
+    pub fn window_opened(&self) -> Result<bool, RecorderError> {
+        let map = self.map(contract::MAP_STATE)?;
+        let state: Array<_, u32> = Array::try_from(map).map_err(map_err(contract::MAP_STATE))?;
+        let value = state.get(&0, 0).map_err(map_err(contract::MAP_STATE))?;
+        Ok(value == contract::STATE_RECORDING)
+    }
+
     fn map(&self, name: &'static str) -> Result<&aya::maps::Map, RecorderError> {
         self.ebpf.map(name).ok_or(RecorderError::Contract(name))
     }
@@ -146,6 +181,22 @@ impl Drop for Recorder {
         }
         // Dropping `ebpf` afterwards closes the link and program fds: that detaches.
     }
+}
+
+/// The `contract::GLOBAL_MARKERS` array for `arch`; a syscall it lacks never matches.
+fn marker_numbers(arch: Arch) -> [u64; contract::MARKER_COUNT] {
+    let mut markers = [u64::MAX; contract::MARKER_COUNT];
+    for (index, name) in [
+        (contract::MARKER_PRCTL, "prctl"),
+        (contract::MARKER_SECCOMP, "seccomp"),
+        (contract::MARKER_EXECVE, "execve"),
+        (contract::MARKER_EXECVEAT, "execveat"),
+    ] {
+        if let Some(nr) = arch.syscall_number(name) {
+            markers[index] = u64::from(nr);
+        }
+    }
+    markers
 }
 
 fn map_err(name: &'static str) -> impl Fn(MapError) -> RecorderError {
@@ -237,14 +288,23 @@ mod tests {
         let seen = &obj.maps[contract::MAP_SEEN];
         assert_eq!(seen.value_size() as usize, std::mem::size_of::<Seen>());
         assert_eq!(seen.max_entries(), 1);
+        let state = &obj.maps[contract::MAP_STATE];
+        assert_eq!(state.value_size() as usize, std::mem::size_of::<u32>());
         let out = &obj.maps[contract::MAP_OUT_OF_RANGE];
         assert_eq!(out.value_size() as usize, std::mem::size_of::<u64>());
         // The same patching the loader does: fails if a global is missing or not a u64.
         let value = 0u64.to_ne_bytes();
-        let globals = [contract::GLOBAL_PIDNS_DEV, contract::GLOBAL_PIDNS_INO]
-            .into_iter()
-            .map(|name| (name, (&value[..], true)))
-            .collect();
+        let markers = [0u8; 8 * contract::MARKER_COUNT];
+        let offsets = [0u8; 8 * 3];
+        let globals = [
+            (contract::GLOBAL_PIDNS_DEV, &value[..]),
+            (contract::GLOBAL_PIDNS_INO, &value[..]),
+            (contract::GLOBAL_MARKERS, &markers[..]),
+            (contract::GLOBAL_PT_REGS_ARGS, &offsets[..]),
+        ]
+        .into_iter()
+        .map(|(name, bytes)| (name, (bytes, true)))
+        .collect();
         obj.patch_map_data(globals)
             .expect("globals present with u64 size");
     }

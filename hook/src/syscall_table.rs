@@ -28,6 +28,21 @@ impl Arch {
         }
     }
 
+    /// The native number of syscall `name`, if this architecture has it.
+    pub fn syscall_number(self, name: &str) -> Option<u32> {
+        (0..crate::contract::SYSCALL_SLOTS as u32).find(|&nr| self.syscall_name(nr) == Some(name))
+    }
+
+    /// Byte offsets of syscall arguments 0, 1 and 2 inside the kernel's `struct pt_regs`.
+    pub fn pt_regs_arg_offsets(self) -> [u64; 3] {
+        match self {
+            // r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di ...: dx, si, di at 12..=14.
+            Arch::X86_64 => [14 * 8, 13 * 8, 12 * 8],
+            // user_pt_regs.regs[0..]: x0, x1, x2 hold the arguments at syscall entry.
+            Arch::Aarch64 => [0, 8, 16],
+        }
+    }
+
     /// The syscall's name, or `None` when this architecture has no syscall with that number.
     pub fn syscall_name(self, nr: u32) -> Option<&'static str> {
         let nr = usize::try_from(nr).ok()?;
@@ -113,6 +128,15 @@ mod tests {
         let (names, unknown) = name_all(Arch::X86_64, &[0, 400, 59]);
         assert_eq!(names, ["read", "execve"]);
         assert_eq!(unknown, [400]);
+    }
+
+    #[test]
+    fn numbers_by_name_round_trip() {
+        assert_eq!(Arch::X86_64.syscall_number("prctl"), Some(157));
+        assert_eq!(Arch::X86_64.syscall_number("seccomp"), Some(317));
+        assert_eq!(Arch::Aarch64.syscall_number("prctl"), Some(167));
+        assert_eq!(Arch::Aarch64.syscall_number("seccomp"), Some(277));
+        assert_eq!(Arch::Aarch64.syscall_number("mkdir"), None);
     }
 
     #[test]

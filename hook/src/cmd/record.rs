@@ -8,7 +8,7 @@ use osbh::{
     output::write_atomically,
     pidns::PidNamespace,
     profile::Profile,
-    recorder::{Program, Recorder, Snapshot},
+    recorder::{Program, Recorder, Snapshot, Window},
     syscall_table::{name_all, Arch},
 };
 use rustix::process::Signal;
@@ -32,7 +32,7 @@ pub fn run(args: RecordArgs) -> Result<i32> {
 async fn record(child: GatedChild, args: &RecordArgs) -> Result<i32> {
     let target = PidNamespace::of_pid(child.pid())?;
     let attach_started = Instant::now();
-    let recorder = Recorder::attach(target, args.attach, Program::Recorder)
+    let recorder = Recorder::attach(target, Window::Everything, args.attach, Program::Recorder)
         .context("cannot attach the eBPF recorder")?;
     log::debug!(
         "recorder attached in {} us for PID namespace {target:?}",
