@@ -10,6 +10,7 @@
 #[path = "../../hook-ebpf/src/contract.rs"]
 pub mod contract;
 
+pub mod annotation;
 pub mod launch;
 pub mod output;
 pub mod pidns;
