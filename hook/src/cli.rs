@@ -1,25 +1,69 @@
 //! Command-line interface.
 
-use std::{ffi::OsString, path::PathBuf};
+use std::{ffi::OsString, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
+use log::LevelFilter;
 use osbh::{profile::DEFAULT_ERRNO, recorder::AttachPoint};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "oci-seccomp-bpf-hook",
     version,
-    about = "Record the system calls of a process tree with eBPF and write a seccomp profile",
-    after_help = "Run as root: loading the eBPF program needs CAP_BPF and CAP_PERFMON, and \
-                  creating the PID namespace needs CAP_SYS_ADMIN."
+    about = "Record the system calls of a container or command with eBPF and write a seccomp profile",
+    after_help = HOOK_HELP,
+    args_conflicts_with_subcommands = true,
+    arg_required_else_help = true
 )]
 pub struct Cli {
-    /// More log output on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
+    /// Run as an OCI hook (prestart/createRuntime and poststop): read the container's state
+    /// from stdin and act on its io.containers.trace-syscall annotation
+    #[arg(short = 's', long = "start")]
+    pub start: bool,
+
+    /// Hook mode: how long to wait for the tracer to attach (prestart) or to write the
+    /// profile (poststop)
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    pub timeout: Duration,
+
+    /// Hook mode: errno returned for syscalls the profile does not allow, unless the if:
+    /// baseline sets defaultErrnoRet (38 is ENOSYS)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ERRNO)]
+    pub errno: u32,
+
+    /// Log level: error, warn, info, debug or trace (stderr: warn, syslog: info by default)
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        env = "OCI_SECCOMP_BPF_HOOK_LOG",
+        global = true
+    )]
+    pub log_level: Option<LevelFilter>,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+const HOOK_HELP: &str = "\
+As an OCI hook, installed for the prestart and poststop stages with
+  \"args\": [\"oci-seccomp-bpf-hook\", \"-s\"]
+it traces every container started with the annotation
+  io.containers.trace-syscall=of:/ABSOLUTE/output.json[;if:/ABSOLUTE/baseline.json]
+and writes the profile when the container's init exits. Example:
+  podman run --annotation io.containers.trace-syscall=of:/tmp/ls.json alpine ls /
+  podman run --security-opt seccomp=/tmp/ls.json alpine ls /
+
+Run as root: loading the eBPF program needs CAP_BPF and CAP_PERFMON, and record's PID namespace
+needs CAP_SYS_ADMIN. After the hook returns, the tracer logs to syslog.";
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err("the timeout must be between 0 and 3600 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,11 +133,24 @@ mod tests {
             "true",
         ])
         .unwrap();
-        let Command::Record(args) = cli.command;
+        let Some(Command::Record(args)) = cli.command else {
+            panic!("record parsed")
+        };
         assert_eq!(args.output, Some(PathBuf::from("/tmp/p.json")));
         assert_eq!(args.errno, 1);
         assert_eq!(args.command, ["sh", "-c", "true"]);
         assert_eq!(args.attach, AttachPoint::RawTracepoint);
+    }
+
+    #[test]
+    fn hook_mode_takes_upstreams_flag() {
+        let cli = Cli::try_parse_from(["oci-seccomp-bpf-hook", "-s"]).unwrap();
+        assert!(cli.start && cli.command.is_none());
+        assert_eq!(cli.timeout, Duration::from_secs(10));
+        let cli = Cli::try_parse_from(["x", "--start", "--timeout", "2.5"]).unwrap();
+        assert_eq!(cli.timeout, Duration::from_millis(2500));
+        assert!(Cli::try_parse_from(["x", "-s", "--timeout", "0"]).is_err());
+        assert!(Cli::try_parse_from(["x", "-s", "record", "--", "true"]).is_err());
     }
 
     #[test]

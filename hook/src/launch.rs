@@ -17,7 +17,8 @@ use rustix::{
     process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal, WaitId, WaitIdOptions},
     thread::{move_into_link_name_space, unshare_unsafe, LinkNameSpaceType, UnshareFlags},
 };
-use tokio::io::unix::AsyncFd;
+
+use crate::watch::Watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -76,7 +77,7 @@ pub struct GatedChild {
 
 /// The command, running.
 pub struct Running {
-    pidfd: AsyncFd<OwnedFd>,
+    watch: Watch,
 }
 
 /// Forks `argv` into a new PID namespace, stopped before `execve`.
@@ -154,11 +155,8 @@ impl GatedChild {
             let source = std::io::Error::from_raw_os_error(i32::from_ne_bytes(errno));
             return Err(LaunchError::Exec { command, source });
         }
-        // SAFETY: the OwnedFd moves into the AsyncFd and stays open, unchanged, until it drops.
-        let pidfd =
-            unsafe { AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE) }
-                .map_err(|e| LaunchError::Spawn(e.into()))?;
-        Ok(Running { pidfd })
+        let watch = Watch::fd(pidfd).map_err(LaunchError::Spawn)?;
+        Ok(Running { watch })
     }
 }
 
@@ -166,30 +164,24 @@ impl Running {
     /// Sends `signal` to the command (PID 1 of its namespace ignores signals it has no handler
     /// for, except SIGKILL).
     pub fn signal(&self, signal: Signal) -> Result<(), LaunchError> {
-        pidfd_send_signal(self.pidfd.get_ref(), signal).map_err(|e| LaunchError::Wait(e.into()))
+        pidfd_send_signal(self.watch.pidfd(), signal).map_err(|e| LaunchError::Wait(e.into()))
     }
 
     /// Waits for the command to exit and reaps it. Cancel-safe: nothing is consumed until the
     /// pidfd reports the exit.
     pub async fn wait(&self) -> Result<Exit, LaunchError> {
-        loop {
-            let mut guard = self.pidfd.readable().await.map_err(LaunchError::Wait)?;
-            let status = rustix::process::waitid(
-                WaitId::PidFd(self.pidfd.get_ref().as_fd()),
-                WaitIdOptions::EXITED | WaitIdOptions::NOHANG,
-            )
-            .map_err(|e| LaunchError::Wait(e.into()))?;
-            match status {
-                Some(s) if s.exited() || s.killed() || s.dumped() => {
-                    return Ok(match (s.exit_status(), s.terminating_signal()) {
-                        (Some(code), _) => Exit::Code(code),
-                        (None, Some(sig)) => Exit::Signal(sig),
-                        (None, None) => Exit::Code(0),
-                    });
-                }
-                _ => guard.clear_ready(),
-            }
-        }
+        self.watch.exited().await.map_err(LaunchError::Wait)?;
+        let status = rustix::process::waitid(
+            WaitId::PidFd(self.watch.pidfd().as_fd()),
+            WaitIdOptions::EXITED,
+        )
+        .map_err(|e| LaunchError::Wait(e.into()))?
+        .ok_or_else(|| LaunchError::Wait(std::io::Error::other("no exit status")))?;
+        Ok(match (status.exit_status(), status.terminating_signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(sig)) => Exit::Signal(sig),
+            (None, None) => Exit::Code(0),
+        })
     }
 }
 

@@ -11,9 +11,12 @@
 pub mod contract;
 
 pub mod annotation;
+pub mod completion;
+pub mod detach;
 pub mod launch;
 pub mod output;
 pub mod pidns;
 pub mod profile;
 pub mod recorder;
 pub mod syscall_table;
+pub mod watch;

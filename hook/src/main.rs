@@ -3,17 +3,27 @@
 
 mod cli;
 mod cmd;
+mod logging;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// Exit status when the tool itself failed (bad usage, no privileges, no BPF, I/O).
 const EXIT_FAILURE: i32 = 2;
 
 fn main() {
     let cli = cli::Cli::parse();
-    init_logging(cli.verbose);
+    logging::init(cli.log_level);
     let status = match cli.command {
-        cli::Command::Record(args) => cmd::record::run(args),
+        Some(cli::Command::Record(args)) => cmd::record::run(args),
+        None if cli.start => cmd::hook::run(cmd::hook::HookOptions {
+            timeout: cli.timeout,
+            errno: cli.errno,
+            log_level: cli.log_level,
+        }),
+        None => {
+            let _ = cli::Cli::command().print_help();
+            std::process::exit(EXIT_FAILURE);
+        }
     };
     match status {
         Ok(code) => std::process::exit(code),
@@ -22,16 +32,4 @@ fn main() {
             std::process::exit(cmd::exit_code(&err).unwrap_or(EXIT_FAILURE));
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_timestamp(None)
-        .init();
 }

@@ -14,6 +14,27 @@ pub struct OutputError {
     source: std::io::Error,
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("the output directory {0} does not exist; create it or choose another path")]
+pub struct MissingDirError(PathBuf);
+
+/// Fails early (before recording anything) when the profile could not be written later.
+pub fn check_parent_dir(path: &Path) -> Result<(), MissingDirError> {
+    let dir = parent_dir(path);
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(MissingDirError(dir.to_owned()))
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 /// Temp file in the same directory, fsync, mode 0644, rename over `path`, fsync the directory.
 /// A crash at any point leaves `path` as it was, plus at most one `.oci-seccomp-*` temp file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
@@ -21,10 +42,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
         path: path.to_owned(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".oci-seccomp-")
         .suffix(".tmp")

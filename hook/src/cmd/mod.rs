@@ -1,8 +1,13 @@
 //! The subcommands, and how their errors reach the user.
 
+pub mod hook;
 pub mod record;
 
-use osbh::launch::LaunchError;
+use osbh::{
+    launch::LaunchError,
+    recorder::Snapshot,
+    syscall_table::{name_all, Arch},
+};
 
 /// One line: the outermost context plus its causes, with a hint when the cause is a missing
 /// privilege (the commonest failure, and one the kernel reports only as EPERM).
@@ -37,4 +42,23 @@ fn is_permission_denied(err: &anyhow::Error) -> bool {
         // EPERM only: the verifier reports a rejected program as EACCES.
         errno == Some(libc::EPERM)
     })
+}
+
+/// The recorded syscalls' names; numbers without one are reported, never written.
+pub fn names(snapshot: &Snapshot) -> Vec<&'static str> {
+    let (names, unknown) = name_all(Arch::NATIVE, &snapshot.syscalls);
+    if !unknown.is_empty() {
+        log::warn!(
+            "syscall numbers {unknown:?} have no name on {}; they are left out of the profile",
+            Arch::NATIVE.seccomp_name()
+        );
+    }
+    if snapshot.out_of_range > 0 {
+        log::warn!(
+            "{} syscalls had numbers outside the native table (x32 or invalid numbers); \
+             they are left out of the profile",
+            snapshot.out_of_range
+        );
+    }
+    names
 }

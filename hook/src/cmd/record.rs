@@ -1,15 +1,15 @@
 //! `record`: run a command in a new PID namespace, record it, write its profile.
 
-use std::{io::Write, path::Path, time::Instant};
+use std::{io::Write, time::Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use osbh::{
     launch::{self, Exit, GatedChild, Running},
-    output::write_atomically,
+    output::{check_parent_dir, write_atomically},
     pidns::PidNamespace,
     profile::Profile,
-    recorder::{Program, Recorder, Snapshot, Window},
-    syscall_table::{name_all, Arch},
+    recorder::{Program, Recorder, Window},
+    syscall_table::Arch,
 };
 use rustix::process::Signal;
 use tokio::signal::unix::{signal, SignalKind};
@@ -18,7 +18,7 @@ use crate::cli::RecordArgs;
 
 pub fn run(args: RecordArgs) -> Result<i32> {
     if let Some(path) = &args.output {
-        check_output_dir(path)?;
+        check_parent_dir(path)?;
     }
     // Fork before the runtime starts any thread: see `launch::spawn_gated`.
     let child = launch::spawn_gated(&args.command).context("cannot start the command")?;
@@ -43,7 +43,7 @@ async fn record(child: GatedChild, args: &RecordArgs) -> Result<i32> {
     let snapshot = recorder.snapshot()?;
     drop(recorder);
 
-    let profile = Profile::allowing(names(&snapshot), args.errno, Arch::NATIVE);
+    let profile = Profile::allowing(super::names(&snapshot), args.errno, Arch::NATIVE);
     match &args.output {
         Some(path) => write_atomically(path, &profile.to_bytes())?,
         None => std::io::stdout()
@@ -71,37 +71,4 @@ async fn wait_forwarding_signals(running: &Running) -> Result<Exit> {
         forwarded = true;
         running.signal(sig)?;
     }
-}
-
-fn names(snapshot: &Snapshot) -> Vec<&'static str> {
-    let (names, unknown) = name_all(Arch::NATIVE, &snapshot.syscalls);
-    if !unknown.is_empty() {
-        log::warn!(
-            "syscall numbers {unknown:?} have no name on {}; they are left out of the profile",
-            Arch::NATIVE.seccomp_name()
-        );
-    }
-    if snapshot.out_of_range > 0 {
-        log::warn!(
-            "{} syscalls had numbers outside the native table (x32 or invalid numbers); \
-             they are left out of the profile",
-            snapshot.out_of_range
-        );
-    }
-    names
-}
-
-/// Fails before anything runs when the profile could not be written afterwards.
-fn check_output_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!(
-            "the output directory {} does not exist; create it or choose another -o path",
-            dir.display()
-        );
-    }
-    Ok(())
 }

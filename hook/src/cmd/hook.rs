@@ -1,0 +1,192 @@
+//! `-s`: the OCI hook. At prestart (or createRuntime) it validates the annotation, forks a
+//! tracer, and returns once the tracer is attached; the tracer writes the profile when the
+//! container's init exits. At poststop it waits, bounded, until that profile is written.
+
+use std::{path::Path, time::Duration};
+
+use anyhow::{anyhow, bail, Context, Result};
+use log::LevelFilter;
+use oci_spec::runtime::{ContainerState, State};
+use osbh::{
+    annotation::{self, Request, ANNOTATION},
+    completion::{self, Completion, RUN_DIR},
+    detach::{self, Ready},
+    output::{check_parent_dir, write_atomically},
+    pidns::PidNamespace,
+    profile::{self, Profile},
+    recorder::{AttachPoint, Program, Recorder, Window},
+    syscall_table::Arch,
+    watch::Watch,
+};
+use serde_json::Value;
+
+use crate::logging;
+
+pub struct HookOptions {
+    pub timeout: Duration,
+    pub errno: u32,
+    pub log_level: Option<LevelFilter>,
+}
+
+/// Everything the tracer needs, checked before the container may start.
+struct Job {
+    id: String,
+    pid: i32,
+    request: Request,
+    baseline: Option<Value>,
+    errno: u32,
+    log_level: Option<LevelFilter>,
+}
+
+pub fn run(options: HookOptions) -> Result<i32> {
+    let state: State = serde_json::from_reader(std::io::stdin().lock())
+        .context("cannot read the OCI state JSON from stdin (run it as an OCI hook)")?;
+    match state.status() {
+        ContainerState::Stopped => poststop(&state, &options),
+        _ => prestart(&state, &options),
+    }
+}
+
+fn prestart(state: &State, options: &HookOptions) -> Result<i32> {
+    let job = check(state, options)?;
+    let tracer = detach::spawn(move |ready| trace(job, ready))?;
+    tracer.wait_attached(options.timeout)?;
+    Ok(0)
+}
+
+/// Everything that can be wrong is refused here, before the container runs.
+fn check(state: &State, options: &HookOptions) -> Result<Job> {
+    let value = state
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION))
+        .ok_or_else(|| {
+            anyhow!("the container has no {ANNOTATION} annotation; install the hook with the hooks.d JSON, which runs it only when the annotation is set")
+        })?;
+    let request = annotation::parse(value)?;
+    let pid = state
+        .pid()
+        .filter(|&pid| pid > 0)
+        .ok_or_else(|| anyhow!("the OCI state has no valid pid ({:?})", state.pid()))?;
+    let target = PidNamespace::of_pid(pid)?;
+    if target == PidNamespace::of_link(Path::new("/proc/self/ns/pid"))? {
+        bail!(
+            "container {} shares the host's PID namespace (--pid=host): tracing it would record \
+             every process on the host; run it with its own PID namespace",
+            state.id()
+        );
+    }
+    let baseline = request
+        .input
+        .as_deref()
+        .map(profile::read_baseline)
+        .transpose()?;
+    check_parent_dir(&request.output)?;
+    Ok(Job {
+        id: state.id().clone(),
+        pid,
+        request,
+        baseline,
+        errno: options.errno,
+        log_level: options.log_level,
+    })
+}
+
+/// The detached tracer's whole life. Its return value is its exit status.
+fn trace(job: Job, ready: Ready) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            ready.failed(&format!("cannot start the tracer's async runtime: {e}"));
+            return 1;
+        }
+    };
+    runtime.block_on(async move {
+        let (watch, recorder, completion) = match attach(&job) {
+            Ok(attached) => attached,
+            Err(e) => {
+                ready.failed(&super::describe(&e));
+                return 1;
+            }
+        };
+        ready.attached();
+        logging::to_syslog(job.log_level);
+        log::info!(
+            "tracing container {} (PID {}) into {}",
+            job.id,
+            job.pid,
+            job.request.output.display()
+        );
+        if let Err(e) = watch.exited().await {
+            log::error!("container {}: waiting for its exit failed: {e}", job.id);
+        }
+        match write_profile(&job, &recorder) {
+            Ok(summary) => {
+                log::info!("container {}: {summary}", job.id);
+                completion.finish(&format!("ok: {summary}"));
+                0
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                log::error!("container {}: {message}", job.id);
+                completion.finish(&format!("error: {message}"));
+                1
+            }
+        }
+    })
+}
+
+fn attach(job: &Job) -> Result<(Watch, Recorder, Completion)> {
+    // Claimed first: once the hook returns, poststop must find it.
+    let completion = Completion::claim(Path::new(RUN_DIR), &job.id)?;
+    let watch = Watch::pid(job.pid)
+        .with_context(|| format!("cannot watch the container's process {}", job.pid))?;
+    let target = PidNamespace::of_pid(job.pid)?;
+    let recorder = Recorder::attach(
+        target,
+        Window::Workload,
+        AttachPoint::RawTracepoint,
+        Program::Recorder,
+    )
+    .context("cannot attach the eBPF recorder")?;
+    Ok((watch, recorder, completion))
+}
+
+fn write_profile(job: &Job, recorder: &Recorder) -> Result<String> {
+    let output = &job.request.output;
+    if !recorder.window_opened()? {
+        bail!(
+            "the container exited before its workload started (no seccomp filter install or \
+             execve seen); no profile written, {} left as it was",
+            output.display()
+        );
+    }
+    let snapshot = recorder.snapshot()?;
+    let names = super::names(&snapshot);
+    let count = names.len();
+    let profile = match &job.baseline {
+        Some(baseline) => Profile::extending(baseline, names, job.errno, Arch::NATIVE),
+        None => Profile::allowing(names, job.errno, Arch::NATIVE),
+    };
+    write_atomically(output, &profile.to_bytes())?;
+    Ok(format!(
+        "wrote {} ({count} syscalls seen)",
+        output.display()
+    ))
+}
+
+fn poststop(state: &State, options: &HookOptions) -> Result<i32> {
+    match completion::wait(Path::new(RUN_DIR), state.id(), options.timeout)? {
+        Some(outcome) if !outcome.starts_with("ok") => {
+            bail!(
+                "container {}: {}",
+                state.id(),
+                outcome.trim_start_matches("error: ")
+            )
+        }
+        _ => Ok(0),
+    }
+}

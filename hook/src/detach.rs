@@ -1,0 +1,171 @@
+//! Forks the tracer off the hook. The runtime waits for the hook to exit and reads its stdout
+//! and stderr to EOF, and the container's cgroup (or systemd scope) can be torn down before the
+//! container's profile is written; so the tracer gets its own session, the root cgroup of every
+//! hierarchy, /dev/null for stdio and no other inherited descriptor. It reports "attached" or
+//! an error through a pipe, which the hook waits on with a deadline.
+
+use std::{
+    io::{Read, Write},
+    os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd},
+    time::Duration,
+};
+
+use rustix::{
+    event::{poll, PollFd, PollFlags, Timespec},
+    pipe::{pipe_with, PipeFlags},
+    process::{kill_process, Pid, Signal},
+};
+
+/// Readiness messages on the pipe: this prefix, else the rest of the message is an error.
+const READY: &str = "attached";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DetachError {
+    #[error("cannot start the tracer")]
+    Fork(#[source] std::io::Error),
+    #[error("{0}")]
+    Tracer(String),
+    #[error("the tracer exited before attaching (see syslog for oci-seccomp-bpf-hook)")]
+    Vanished,
+    #[error("the tracer did not attach within {0:?} and was killed; raise --timeout if the host is very busy")]
+    Timeout(Duration),
+}
+
+/// The tracer's end of the readiness pipe.
+pub struct Ready(std::fs::File);
+
+impl Ready {
+    /// Tells the hook the program is attached: it may return, and the container may start.
+    pub fn attached(mut self) {
+        let _ = self.0.write_all(READY.as_bytes());
+    }
+
+    /// Tells the hook why tracing cannot start; the hook prints it and fails.
+    pub fn failed(mut self, message: &str) {
+        let _ = self.0.write_all(message.as_bytes());
+    }
+}
+
+/// The hook's view of the tracer it started.
+pub struct Tracer {
+    pid: Pid,
+    ready: std::fs::File,
+}
+
+/// Forks; the child runs `tracer` detached and exits with its return value. Call while the
+/// process is single-threaded (before any runtime starts).
+pub fn spawn(tracer: impl FnOnce(Ready) -> i32) -> Result<Tracer, DetachError> {
+    let (read, write) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| DetachError::Fork(e.into()))?;
+    // SAFETY: single-threaded by contract; the child only continues with ordinary code.
+    match unsafe { libc::fork() } {
+        -1 => Err(DetachError::Fork(std::io::Error::last_os_error())),
+        0 => {
+            drop(read);
+            let write = detach_child(write);
+            std::process::exit(tracer(Ready(std::fs::File::from(write))));
+        }
+        pid => Ok(Tracer {
+            pid: Pid::from_raw(pid).expect("fork returned a positive pid"),
+            ready: std::fs::File::from(read),
+        }),
+    }
+}
+
+impl Tracer {
+    /// Waits for the tracer's word, at most `timeout`. On timeout the tracer is killed.
+    pub fn wait_attached(mut self, timeout: Duration) -> Result<(), DetachError> {
+        let deadline = Timespec::try_from(timeout).unwrap_or(Timespec {
+            tv_sec: 10,
+            tv_nsec: 0,
+        });
+        let mut fds = [PollFd::new(&self.ready, PollFlags::IN)];
+        let ready = loop {
+            match poll(&mut fds, Some(&deadline)) {
+                Ok(n) => break n > 0,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(DetachError::Fork(e.into())),
+            }
+        };
+        if !ready {
+            let _ = kill_process(self.pid, Signal::KILL);
+            reap(self.pid);
+            return Err(DetachError::Timeout(timeout));
+        }
+        let mut message = String::new();
+        let _ = self.ready.read_to_string(&mut message);
+        match message.as_str() {
+            READY => Ok(()),
+            "" => {
+                reap(self.pid);
+                Err(DetachError::Vanished)
+            }
+            error => {
+                reap(self.pid);
+                Err(DetachError::Tracer(error.to_owned()))
+            }
+        }
+    }
+}
+
+fn reap(pid: Pid) {
+    let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+}
+
+/// In the forked child: new session, root cgroups, stdio to /dev/null, only `keep` open.
+/// Returns `keep`, now at descriptor 3.
+fn detach_child(keep: OwnedFd) -> OwnedFd {
+    let _ = rustix::process::setsid();
+    leave_cgroups();
+    if let Ok(null) = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        for target in 0..=2 {
+            // SAFETY: dup2 onto the standard descriptors, which we own.
+            unsafe { libc::dup2(null.as_raw_fd(), target) };
+        }
+    }
+    // SAFETY: move `keep` to 3 (dup2 clears CLOEXEC; we restore it), then close 4 and up:
+    // nothing the runtime handed the hook survives in the long-lived tracer.
+    unsafe {
+        if keep.as_raw_fd() != 3 {
+            libc::dup2(keep.as_raw_fd(), 3);
+        }
+        libc::fcntl(3, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+        std::mem::forget(keep);
+        OwnedFd::from_raw_fd(3)
+    }
+}
+
+/// Moves this process to the root cgroup of every mounted hierarchy (v1 controllers and v2),
+/// so that removing the container's or conmon's cgroup, or stopping its systemd scope, does
+/// not kill the tracer before it writes the profile.
+fn leave_cgroups() {
+    let pid = std::process::id().to_string();
+    let unified = std::path::Path::new("/sys/fs/cgroup/cgroup.procs");
+    let procs: Vec<std::path::PathBuf> = if unified.exists() {
+        vec![unified.to_owned()]
+    } else {
+        std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join("cgroup.procs"))
+            .filter(|p| p.exists())
+            .collect()
+    };
+    for path in procs {
+        if let Err(e) = std::fs::write(&path, &pid) {
+            log::debug!("cannot move the tracer to {}: {e}", path.display());
+        }
+    }
+}
+
+/// Lets callers hold the pipe end as a plain descriptor in tests.
+impl AsFd for Ready {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
