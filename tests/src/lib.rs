@@ -1,7 +1,12 @@
-//! Shared by every test that needs the real kernel: root, eBPF, and (later) container runtimes.
+//! Shared by every test that needs the real kernel: root, eBPF, container runtimes.
 //!
 //! The rule: under `CI=true` a privileged test that cannot run FAILS, so a green CI run means
 //! the privileged tests really ran. Elsewhere it is skipped with a one-line reason.
+
+pub mod engine;
+pub mod scenarios;
+
+use std::path::{Path, PathBuf};
 
 /// True when running under CI (`CI=true` or `CI=1`).
 pub fn in_ci() -> bool {
@@ -11,7 +16,22 @@ pub fn in_ci() -> bool {
 /// Call first in a privileged test: `if !e2e::privileged("name") { return; }`.
 /// Returns false (after printing why) when the test should be skipped; panics under CI instead.
 pub fn privileged(test: &str) -> bool {
-    match missing_privilege() {
+    gate(test, missing_privilege())
+}
+
+/// Like [`privileged`], and also needs the `tools` on PATH (or at the given absolute paths).
+pub fn privileged_with(test: &str, tools: &[&str]) -> bool {
+    let missing = missing_privilege().or_else(|| {
+        tools
+            .iter()
+            .find(|t| which(t).is_none())
+            .map(|t| format!("{t} is not installed"))
+    });
+    gate(test, missing)
+}
+
+fn gate(test: &str, missing: Option<String>) -> bool {
+    match missing {
         None => true,
         Some(reason) if in_ci() => panic!("{test} must run under CI=true, but {reason}"),
         Some(reason) => {
@@ -25,8 +45,76 @@ fn missing_privilege() -> Option<String> {
     if !rustix::process::geteuid().is_root() {
         return Some("it needs root (eBPF and PID namespaces)".into());
     }
-    if !std::path::Path::new("/proc/self/ns/pid").exists() {
+    if !Path::new("/proc/self/ns/pid").exists() {
         return Some("this kernel has no PID namespaces".into());
     }
     None
+}
+
+/// `tool`'s path: itself when absolute, else the first match on PATH.
+pub fn which(tool: &str) -> Option<PathBuf> {
+    if tool.starts_with('/') {
+        return Path::new(tool).is_file().then(|| PathBuf::from(tool));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The hook binary under test: `$OSBH_BIN`, else the workspace's debug build.
+pub fn hook_binary() -> PathBuf {
+    let path = std::env::var_os("OSBH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+            target.join("debug/oci-seccomp-bpf-hook")
+        });
+    assert!(
+        path.is_file(),
+        "{} does not exist: run `cargo xtask test` (or `cargo build -p hook` first), or set OSBH_BIN",
+        path.display()
+    );
+    path
+}
+
+/// A unique container name for this test process.
+pub fn unique_id(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("osbh-{prefix}-{}-{n}", std::process::id())
+}
+
+/// A minimal root filesystem: busybox (static) and its applets, and empty mount points.
+pub fn busybox_rootfs(dir: &Path) -> PathBuf {
+    let root = dir.join("rootfs");
+    for sub in ["bin", "proc", "sys", "dev", "etc", "tmp"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    let busybox = which("busybox").expect("busybox is installed (apt-get install busybox-static)");
+    std::fs::copy(&busybox, root.join("bin/busybox")).unwrap();
+    for applet in ["sh", "ls", "mkdir", "true", "cat", "echo"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+    root
+}
+
+/// The profile at `path` as JSON, and the names its SCMP_ACT_ALLOW rules allow.
+pub fn allowed_names(path: &Path) -> (serde_json::Value, Vec<String>) {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("profile {} not readable: {e}", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("profile is JSON");
+    let names = json["syscalls"]
+        .as_array()
+        .expect("syscalls array")
+        .iter()
+        .filter(|rule| rule["action"] == "SCMP_ACT_ALLOW")
+        .flat_map(|rule| rule["names"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n.as_str().map(str::to_owned))
+        .collect();
+    (json, names)
 }

@@ -46,6 +46,8 @@ fn main() -> Result<()> {
         }
         Command::Test { args } => {
             ebpf::build(true)?;
+            // The end-to-end tests (tests/) drive this binary through podman and runc.
+            util::cargo(&["build", "-p", "hook", "--bins"])?;
             let mut cmd = vec!["test"];
             cmd.extend(args.iter().map(String::as_str));
             util::cargo(&cmd)

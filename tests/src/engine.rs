@@ -1,0 +1,215 @@
+//! The two container engines the end-to-end tests drive, behind one interface so every
+//! scenario runs on both: podman (hooks from a hooks.d directory, as users install it) and
+//! plain runc (hooks listed in the bundle's config.json).
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+use crate::{busybox_rootfs, hook_binary, unique_id};
+
+pub const ANNOTATION: &str = "io.containers.trace-syscall";
+
+/// What a scenario needs from a container engine.
+pub trait Engine {
+    fn name(&self) -> &'static str;
+    /// Runs `cmd` in a container with the trace annotation set to `annotation`.
+    fn trace(&self, annotation: &str, cmd: &[&str]) -> Output;
+    /// Runs `cmd` in a container confined by the seccomp profile at `profile`.
+    fn enforce(&self, profile: &Path, cmd: &[&str]) -> Output;
+    /// A scratch directory for profiles.
+    fn scratch(&self) -> &Path;
+}
+
+/// podman 4 with a private configuration, storage and hooks directory (see HOST-NOTES).
+pub struct Podman {
+    dir: TempDir,
+    rootfs: PathBuf,
+}
+
+impl Podman {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let rootfs = busybox_rootfs(dir.path());
+        // Default rlimits above the hard limit fail here; crun refuses hybrid cgroups.
+        std::fs::write(
+            dir.path().join("containers.conf"),
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
+             [engine]\nruntime = \"runc\"\n",
+        )
+        .unwrap();
+        // The hooks.d JSON we ship, pointed at the binary under test.
+        let shipped = include_str!("../../oci-hooks.d/oci-seccomp-bpf-hook.json");
+        let mut hook: Value = serde_json::from_str(shipped).unwrap();
+        hook["hook"]["path"] = json!(hook_binary());
+        std::fs::create_dir(dir.path().join("hooks.d")).unwrap();
+        std::fs::write(
+            dir.path().join("hooks.d/oci-seccomp-bpf-hook.json"),
+            hook.to_string(),
+        )
+        .unwrap();
+        Self { dir, rootfs }
+    }
+
+    /// A path in this engine's scratch directory.
+    pub fn scratch_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `podman run [extra...] --rootfs ROOTFS cmd...`
+    pub fn run(&self, extra: &[&str], cmd: &[&str]) -> Output {
+        let d = self.dir.path();
+        Command::new("podman")
+            .env("CONTAINERS_CONF", d.join("containers.conf"))
+            .arg("--root")
+            .arg(d.join("root"))
+            .arg("--runroot")
+            .arg(d.join("runroot"))
+            .arg("--hooks-dir")
+            .arg(d.join("hooks.d"))
+            .arg("run")
+            .args(extra)
+            .arg("--rootfs")
+            .arg(&self.rootfs)
+            .args(cmd)
+            .stdin(Stdio::null())
+            .output()
+            .expect("podman runs")
+    }
+}
+
+impl Default for Podman {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Engine for Podman {
+    fn name(&self) -> &'static str {
+        "podman"
+    }
+
+    fn trace(&self, annotation: &str, cmd: &[&str]) -> Output {
+        let annotation = format!("{ANNOTATION}={annotation}");
+        self.run(&["--rm", "--annotation", &annotation], cmd)
+    }
+
+    fn enforce(&self, profile: &Path, cmd: &[&str]) -> Output {
+        let opt = format!("seccomp={}", profile.display());
+        self.run(&["--rm", "--security-opt", &opt], cmd)
+    }
+
+    fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// runc 1.1 on a bundle made by `runc spec`, with the hook in config.json.
+pub struct Runc {
+    dir: TempDir,
+    rootfs: PathBuf,
+    trace_filter: Option<Value>,
+}
+
+/// The native architecture as seccomp names it.
+pub fn native_scmp_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "SCMP_ARCH_AARCH64",
+        _ => "SCMP_ARCH_X86_64",
+    }
+}
+
+impl Runc {
+    /// Traces with a permissive seccomp filter in the bundle, as podman's default profile
+    /// does: the runtime's filter install then opens the record window, and the profile
+    /// covers runc's own calls after that point, which it needs when runc enforces it.
+    pub fn new() -> Self {
+        let allow_all = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": [native_scmp_arch()],
+            "syscalls": [{ "names": ["getpid"], "action": "SCMP_ACT_ALLOW" }],
+        });
+        Self::with_trace_filter(Some(allow_all))
+    }
+
+    /// Traces a bundle without any seccomp filter: the window opens at the workload's execve.
+    pub fn without_filter() -> Self {
+        Self::with_trace_filter(None)
+    }
+
+    fn with_trace_filter(trace_filter: Option<Value>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let rootfs = busybox_rootfs(dir.path());
+        Self {
+            dir,
+            rootfs,
+            trace_filter,
+        }
+    }
+
+    fn run(&self, cmd: &[&str], customise: impl FnOnce(&mut Value)) -> Output {
+        let id = unique_id("runc");
+        let bundle = self.dir.path().join(&id);
+        std::fs::create_dir(&bundle).unwrap();
+        let status = Command::new("runc")
+            .args(["spec", "--bundle"])
+            .arg(&bundle)
+            .status()
+            .expect("runc runs");
+        assert!(status.success(), "runc spec failed");
+        let config_path = bundle.join("config.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+        config["root"] = json!({ "path": self.rootfs, "readonly": false });
+        config["process"]["terminal"] = json!(false);
+        config["process"]["args"] = json!(cmd);
+        customise(&mut config);
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        Command::new("runc")
+            .arg("--root")
+            .arg(self.dir.path().join("state"))
+            .args(["run", "--bundle"])
+            .arg(&bundle)
+            .arg(&id)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runc runs")
+    }
+}
+
+impl Default for Runc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Engine for Runc {
+    fn name(&self) -> &'static str {
+        "runc"
+    }
+
+    fn trace(&self, annotation: &str, cmd: &[&str]) -> Output {
+        let hook = json!({ "path": hook_binary(), "args": ["oci-seccomp-bpf-hook", "-s"] });
+        self.run(cmd, |config| {
+            config["annotations"] = json!({ ANNOTATION: annotation });
+            config["hooks"] = json!({ "prestart": [hook.clone()], "poststop": [hook] });
+            if let Some(filter) = &self.trace_filter {
+                config["linux"]["seccomp"] = filter.clone();
+            }
+        })
+    }
+
+    fn enforce(&self, profile: &Path, cmd: &[&str]) -> Output {
+        let seccomp: Value = serde_json::from_str(&std::fs::read_to_string(profile).unwrap())
+            .expect("profile is JSON");
+        self.run(cmd, |config| config["linux"]["seccomp"] = seccomp)
+    }
+
+    fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+}

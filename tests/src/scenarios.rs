@@ -1,0 +1,162 @@
+//! What a user does with the hook, as functions every engine runs. Each asserts the exit
+//! status and the file content; none sleeps: the profile must exist when the engine returns.
+
+use std::{path::PathBuf, process::Output};
+
+use serde_json::json;
+
+use crate::{allowed_names, engine::Engine};
+
+fn assert_ok(engine: &dyn Engine, what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{} {what}: {:?}\nstdout: {}\nstderr: {}",
+        engine.name(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn assert_failed(engine: &dyn Engine, what: &str, out: &Output) {
+    assert!(
+        !out.status.success(),
+        "{} {what} should have failed\nstdout: {}",
+        engine.name(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Traces `cmd` into a new profile file and returns its path.
+pub fn trace(engine: &dyn Engine, name: &str, baseline: Option<&PathBuf>, cmd: &[&str]) -> PathBuf {
+    let profile = engine.scratch().join(name);
+    let annotation = match baseline {
+        Some(b) => format!("of:{};if:{}", profile.display(), b.display()),
+        None => format!("of:{}", profile.display()),
+    };
+    let out = engine.trace(&annotation, cmd);
+    assert_ok(engine, &format!("tracing {cmd:?}"), &out);
+    assert!(
+        profile.is_file(),
+        "{}: no profile when the engine returned",
+        engine.name()
+    );
+    profile
+}
+
+/// `ls /` is traced: execve and getdents64 are there, the runtime's own set-up is not.
+pub fn trace_ls(engine: &dyn Engine) -> PathBuf {
+    let profile = trace(engine, "ls.json", None, &["ls", "/"]);
+    let (json, names) = allowed_names(&profile);
+    assert_eq!(json["defaultAction"], "SCMP_ACT_ERRNO");
+    assert_eq!(json["defaultErrnoRet"], 38);
+    assert!(names.iter().any(|n| n.starts_with("execve")), "{names:?}");
+    assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
+    for setup in ["pivot_root", "sethostname", "mount"] {
+        assert!(
+            !names.contains(&setup.to_owned()),
+            "runtime's {setup} recorded: {names:?}"
+        );
+    }
+    profile
+}
+
+/// The traced profile runs `ls /` again, and refuses `mkdir`, which was never recorded.
+pub fn enforce_ls(engine: &dyn Engine) {
+    let profile = trace_ls(engine);
+    assert_ok(
+        engine,
+        "ls / under its profile",
+        &engine.enforce(&profile, &["ls", "/"]),
+    );
+    let out = engine.enforce(&profile, &["mkdir", "/never-recorded"]);
+    assert_failed(engine, "mkdir under the ls profile", &out);
+}
+
+/// A profile of `mkdir` extending the `ls` profile runs both.
+pub fn extend(engine: &dyn Engine) {
+    let ls = trace_ls(engine);
+    let both = trace(engine, "both.json", Some(&ls), &["mkdir", "/extended"]);
+    let (_, names) = allowed_names(&both);
+    assert!(
+        names.contains(&"getdents64".to_owned()),
+        "baseline kept: {names:?}"
+    );
+    assert!(names.iter().any(|n| n.starts_with("mkdir")), "{names:?}");
+    assert_ok(
+        engine,
+        "ls / under the merged profile",
+        &engine.enforce(&both, &["ls", "/"]),
+    );
+    let out = engine.enforce(&both, &["mkdir", "/extended-again"]);
+    assert_ok(engine, "mkdir under the merged profile", &out);
+}
+
+/// A baseline that blocks mkdir keeps it blocked, even though the traced run made it.
+pub fn blocked_stays_blocked(engine: &dyn Engine) {
+    let baseline = engine.scratch().join("block-mkdir.json");
+    let rule =
+        json!({ "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "comment": "kept" });
+    let doc = json!({ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule.clone()] });
+    std::fs::write(&baseline, doc.to_string()).unwrap();
+    let profile = trace(
+        engine,
+        "blocked.json",
+        Some(&baseline),
+        &["mkdir", "/blocked"],
+    );
+    let (json, names) = allowed_names(&profile);
+    assert_eq!(json["syscalls"][0], rule, "baseline rule kept as it was");
+    assert!(!names.iter().any(|n| n.starts_with("mkdir")), "{names:?}");
+    let out = engine.enforce(&profile, &["mkdir", "/blocked-again"]);
+    assert_failed(
+        engine,
+        "mkdir under a profile whose baseline blocks it",
+        &out,
+    );
+}
+
+/// Every malformed annotation stops the container before it starts, says why, and writes
+/// nothing.
+pub fn bad_annotations(engine: &dyn Engine) {
+    let dir = engine.scratch();
+    let out = dir.join("bad.json");
+    let not_json = dir.join("not-json.json");
+    std::fs::write(&not_json, "this is not JSON").unwrap();
+    let o = out.display();
+    let cases = [
+        ("of:relative.json".to_owned(), "not absolute"),
+        (format!("xf:{o}"), "neither"),
+        (format!("of:{o};of:{o}"), "given twice"),
+        (format!("if:{}", not_json.display()), "missing"),
+        ("of:".to_owned(), "empty path"),
+        (format!("of:{o};if:/a;if:/b"), "more than one ';'"),
+        (
+            format!("of:{o};if:/nonexistent/base.json"),
+            "cannot read the baseline",
+        ),
+        (
+            format!("of:{o};if:{}", not_json.display()),
+            "not valid JSON",
+        ),
+        (
+            format!("of:/nonexistent-dir/{}", "p.json"),
+            "does not exist",
+        ),
+    ];
+    for (annotation, why) in cases {
+        let result = engine.trace(&annotation, &["mkdir", "/must-not-run"]);
+        assert_failed(engine, &format!("annotation {annotation:?}"), &result);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(
+            stderr.contains(why),
+            "{} {annotation:?}: {stderr}",
+            engine.name()
+        );
+        assert!(
+            !out.exists(),
+            "{} {annotation:?} wrote a file",
+            engine.name()
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! The hook under podman 4 + runc, installed from a hooks.d directory as users do.
+
+use e2e::{engine::Podman, scenarios};
+
+const TOOLS: &[&str] = &["podman", "runc", "busybox"];
+
+fn podman(test: &str) -> Option<Podman> {
+    e2e::privileged_with(test, TOOLS).then(Podman::new)
+}
+
+#[test]
+fn podman_trace_ls() {
+    if let Some(p) = podman("podman_trace_ls") {
+        scenarios::trace_ls(&p);
+    }
+}
+
+#[test]
+fn podman_enforce() {
+    if let Some(p) = podman("podman_enforce") {
+        scenarios::enforce_ls(&p);
+    }
+}
+
+#[test]
+fn podman_extend() {
+    if let Some(p) = podman("podman_extend") {
+        scenarios::extend(&p);
+    }
+}
+
+#[test]
+fn podman_blocked_stays_blocked() {
+    if let Some(p) = podman("podman_blocked_stays_blocked") {
+        scenarios::blocked_stays_blocked(&p);
+    }
+}
+
+#[test]
+fn podman_bad_annotations() {
+    if let Some(p) = podman("podman_bad_annotations") {
+        scenarios::bad_annotations(&p);
+    }
+}
+
+/// `--rm` removes the container (and its cgroup) at once; the profile must still be written,
+/// and be there when podman returns. Without --rm too.
+#[test]
+fn podman_rm_and_keep_both_write_the_profile() {
+    let Some(p) = podman("podman_rm_and_keep_both_write_the_profile") else {
+        return;
+    };
+    for (name, extra) in [("rm.json", Some("--rm")), ("kept.json", None)] {
+        let profile = p.scratch_path(name);
+        let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+        let mut args = vec!["--annotation", annotation.as_str()];
+        args.extend(extra);
+        let out = p.run(&args, &["ls", "/"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, names) = e2e::allowed_names(&profile);
+        assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
+    }
+}
