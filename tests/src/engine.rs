@@ -23,6 +23,8 @@ pub trait Engine {
     fn enforce(&self, profile: &Path, cmd: &[&str]) -> Output;
     /// A scratch directory for profiles.
     fn scratch(&self) -> &Path;
+    /// The container's root filesystem (on the host).
+    fn rootfs(&self) -> &Path;
 }
 
 /// podman 4 with a private configuration, storage and hooks directory (see HOST-NOTES).
@@ -33,6 +35,11 @@ pub struct Podman {
 
 impl Podman {
     pub fn new() -> Self {
+        Self::with_hook_args(&[])
+    }
+
+    /// Like `new`, with `extra` appended to the hook's arguments in the hooks.d JSON.
+    pub fn with_hook_args(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let rootfs = busybox_rootfs(dir.path());
         // Default rlimits above the hard limit fail here; crun refuses hybrid cgroups.
@@ -46,6 +53,10 @@ impl Podman {
         let shipped = include_str!("../../oci-hooks.d/oci-seccomp-bpf-hook.json");
         let mut hook: Value = serde_json::from_str(shipped).unwrap();
         hook["hook"]["path"] = json!(hook_binary());
+        let args = hook["hook"]["args"]
+            .as_array_mut()
+            .expect("args in hooks JSON");
+        args.extend(extra.iter().map(|a| json!(a)));
         std::fs::create_dir(dir.path().join("hooks.d")).unwrap();
         std::fs::write(
             dir.path().join("hooks.d/oci-seccomp-bpf-hook.json"),
@@ -105,6 +116,10 @@ impl Engine for Podman {
 
     fn scratch(&self) -> &Path {
         self.dir.path()
+    }
+
+    fn rootfs(&self) -> &Path {
+        &self.rootfs
     }
 }
 
@@ -211,5 +226,9 @@ impl Engine for Runc {
 
     fn scratch(&self) -> &Path {
         self.dir.path()
+    }
+
+    fn rootfs(&self) -> &Path {
+        &self.rootfs
     }
 }

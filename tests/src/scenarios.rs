@@ -52,6 +52,9 @@ pub fn trace_ls(engine: &dyn Engine) -> PathBuf {
     assert_eq!(json["defaultErrnoRet"], 38);
     assert!(names.iter().any(|n| n.starts_with("execve")), "{names:?}");
     assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
+    for floor in ["futex", "rt_sigreturn"] {
+        assert!(names.contains(&floor.to_owned()), "runtime floor {floor}: {names:?}");
+    }
     for setup in ["pivot_root", "sethostname", "mount"] {
         assert!(
             !names.contains(&setup.to_owned()),
@@ -147,6 +150,11 @@ pub fn bad_annotations(engine: &dyn Engine) {
     for (annotation, why) in cases {
         let result = engine.trace(&annotation, &["mkdir", "/must-not-run"]);
         assert_failed(engine, &format!("annotation {annotation:?}"), &result);
+        assert!(
+            !engine.rootfs().join("must-not-run").exists(),
+            "{} {annotation:?}: the container ran",
+            engine.name()
+        );
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(
             stderr.contains(why),

@@ -1,6 +1,9 @@
 //! The hook under podman 4 + runc, installed from a hooks.d directory as users do.
 
-use e2e::{engine::Podman, scenarios};
+use e2e::{
+    engine::{Engine, Podman},
+    scenarios,
+};
 
 const TOOLS: &[&str] = &["podman", "runc", "busybox"];
 
@@ -64,4 +67,25 @@ fn podman_rm_and_keep_both_write_the_profile() {
         let (_, names) = e2e::allowed_names(&profile);
         assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
     }
+}
+
+/// A tracer that cannot attach in time is killed and the container never starts.
+#[test]
+fn podman_attach_timeout_stops_the_container() {
+    if !e2e::privileged_with("podman_attach_timeout_stops_the_container", TOOLS) {
+        return;
+    }
+    // Loading and verifying the program takes milliseconds; a microsecond cannot be met.
+    let p = Podman::with_hook_args(&["--timeout", "0.000001"]);
+    let profile = p.scratch_path("late.json");
+    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+    let out = p.run(
+        &["--rm", "--annotation", &annotation],
+        &["mkdir", "/started"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did not attach within"), "{stderr}");
+    assert!(!p.rootfs().join("started").exists(), "the container ran");
+    assert!(!profile.exists());
 }

@@ -165,8 +165,9 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String> {
         );
     }
     let snapshot = recorder.snapshot()?;
-    let names = super::names(&snapshot);
+    let mut names = super::names(&snapshot);
     let count = names.len();
+    names.extend_from_slice(profile::RUNTIME_FLOOR);
     let profile = match &job.baseline {
         Some(baseline) => Profile::extending(baseline, names, job.errno, Arch::NATIVE),
         None => Profile::allowing(names, job.errno, Arch::NATIVE),
