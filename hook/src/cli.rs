@@ -1,10 +1,10 @@
-//! Command-line interface.
+//! The command-line interface, here in the library so the man page can be generated from it.
 
 use std::{ffi::OsString, path::PathBuf, time::Duration};
 
+use crate::{profile::DEFAULT_ERRNO, recorder::AttachPoint};
 use clap::{Args, Parser, Subcommand};
 use log::LevelFilter;
-use osbh::{profile::DEFAULT_ERRNO, recorder::AttachPoint};
 
 #[derive(Debug, Parser)]
 #[command(

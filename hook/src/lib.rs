@@ -11,6 +11,7 @@
 pub mod contract;
 
 pub mod annotation;
+pub mod cli;
 pub mod completion;
 pub mod detach;
 pub mod launch;

@@ -1,11 +1,11 @@
 //! `oci-seccomp-bpf-hook`: the binary edge. Parses arguments, sets up logging, runs the
 //! command and turns errors into one clear line and an exit status.
 
-mod cli;
 mod cmd;
 mod logging;
 
 use clap::{CommandFactory, Parser};
+use osbh::cli;
 
 /// Exit status when the tool itself failed (bad usage, no privileges, no BPF, I/O).
 const EXIT_FAILURE: i32 = 2;

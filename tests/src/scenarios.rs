@@ -53,7 +53,10 @@ pub fn trace_ls(engine: &dyn Engine) -> PathBuf {
     assert!(names.iter().any(|n| n.starts_with("execve")), "{names:?}");
     assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
     for floor in ["futex", "rt_sigreturn"] {
-        assert!(names.contains(&floor.to_owned()), "runtime floor {floor}: {names:?}");
+        assert!(
+            names.contains(&floor.to_owned()),
+            "runtime floor {floor}: {names:?}"
+        );
     }
     for setup in ["pivot_root", "sethostname", "mount"] {
         assert!(

@@ -1,8 +1,11 @@
 //! Project chores: `cargo xtask <command>`. See `cargo xtask --help`.
 
 mod ebpf;
+mod install;
 mod setup;
 mod util;
+
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -29,6 +32,19 @@ enum Command {
     },
     /// Build the eBPF object and the hook binary, both release
     Build,
+    /// Build release and install the binary, the hooks.d JSON and the man page
+    Install {
+        /// Prefix: the binary goes to PREFIX/libexec/oci/hooks.d, the man page to
+        /// PREFIX/share/man/man1
+        #[arg(long, default_value = "/usr")]
+        prefix: PathBuf,
+        /// Directory for the hook JSON (podman and CRI-O read this one by default)
+        #[arg(long, default_value = "/usr/share/containers/oci/hooks.d")]
+        hooks_dir: PathBuf,
+        /// Staging root prepended to every destination (packaging)
+        #[arg(long)]
+        destdir: Option<PathBuf>,
+    },
     /// Build the eBPF object, then run the test suite (extra arguments go to `cargo test`)
     Test {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -44,6 +60,15 @@ fn main() -> Result<()> {
             ebpf::build(true)?;
             util::cargo(&["build", "--release", "-p", "hook"])
         }
+        Command::Install {
+            prefix,
+            hooks_dir,
+            destdir,
+        } => install::run(&install::Install {
+            prefix,
+            hooks_dir,
+            destdir,
+        }),
         Command::Test { args } => {
             ebpf::build(true)?;
             // The end-to-end tests (tests/) drive this binary through podman and runc.

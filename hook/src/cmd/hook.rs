@@ -2,7 +2,10 @@
 //! tracer, and returns once the tracer is attached; the tracer writes the profile when the
 //! container's init exits. At poststop it waits, bounded, until that profile is written.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::{anyhow, bail, Context, Result};
 use log::LevelFilter;
@@ -123,8 +126,11 @@ fn trace(job: Job, ready: Ready) -> i32 {
         if let Err(e) = watch.exited().await {
             log::error!("container {}: waiting for its exit failed: {e}", job.id);
         }
+        let exited = Instant::now();
         match write_profile(&job, &recorder) {
             Ok(summary) => {
+                let delay = exited.elapsed().as_micros();
+                let summary = format!("{summary}, {delay} us after the container exited");
                 log::info!("container {}: {summary}", job.id);
                 completion.finish(&format!("ok: {summary}"));
                 0

@@ -14,7 +14,7 @@ use osbh::{
 use rustix::process::Signal;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::cli::RecordArgs;
+use osbh::cli::RecordArgs;
 
 pub fn run(args: RecordArgs) -> Result<i32> {
     if let Some(path) = &args.output {
