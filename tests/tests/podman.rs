@@ -89,3 +89,22 @@ fn podman_attach_timeout_stops_the_container() {
     assert!(!p.rootfs().join("started").exists(), "the container ran");
     assert!(!profile.exists());
 }
+
+/// A container in the host's PID namespace would make the whole host the recorded tree.
+#[test]
+fn podman_host_pid_namespace_is_refused() {
+    let Some(p) = podman("podman_host_pid_namespace_is_refused") else {
+        return;
+    };
+    let profile = p.scratch_path("host.json");
+    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+    let out = p.run(
+        &["--rm", "--pid=host", "--annotation", &annotation],
+        &["mkdir", "/started"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("host's PID namespace"), "{stderr}");
+    assert!(!p.rootfs().join("started").exists(), "the container ran");
+    assert!(!profile.exists());
+}
