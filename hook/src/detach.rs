@@ -6,7 +6,7 @@
 
 use std::{
     io::{Read, Write},
-    os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
     time::Duration,
 };
 
@@ -160,12 +160,5 @@ fn leave_cgroups() {
         if let Err(e) = std::fs::write(&path, &pid) {
             log::debug!("cannot move the tracer to {}: {e}", path.display());
         }
-    }
-}
-
-/// Lets callers hold the pipe end as a plain descriptor in tests.
-impl AsFd for Ready {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.0.as_fd()
     }
 }

@@ -35,6 +35,7 @@ pub struct HookOptions {
 struct Job {
     id: String,
     pid: i32,
+    target: PidNamespace,
     request: Request,
     baseline: Option<Value>,
     errno: u32,
@@ -88,6 +89,7 @@ fn check(state: &State, options: &HookOptions) -> Result<Job> {
     Ok(Job {
         id: state.id().clone(),
         pid,
+        target,
         request,
         baseline,
         errno: options.errno,
@@ -150,9 +152,8 @@ fn attach(job: &Job) -> Result<(Watch, Recorder, Completion)> {
     let completion = Completion::claim(Path::new(RUN_DIR), &job.id)?;
     let watch = Watch::pid(job.pid)
         .with_context(|| format!("cannot watch the container's process {}", job.pid))?;
-    let target = PidNamespace::of_pid(job.pid)?;
     let recorder = Recorder::attach(
-        target,
+        job.target,
         Window::Workload,
         AttachPoint::RawTracepoint,
         Program::Recorder,
