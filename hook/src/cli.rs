@@ -12,7 +12,6 @@ use log::LevelFilter;
     version,
     about = "Record the system calls of a container or command with eBPF and write a seccomp profile",
     after_help = HOOK_HELP,
-    args_conflicts_with_subcommands = true,
     arg_required_else_help = true
 )]
 pub struct Cli {
@@ -42,6 +41,25 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses `args`; `-s` (hook mode) and a subcommand exclude each other.
+    pub fn parse_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        use clap::{error::ErrorKind, CommandFactory};
+        let cli = Self::try_parse_from(args)?;
+        if cli.start && cli.command.is_some() {
+            return Err(Self::command().error(
+                ErrorKind::ArgumentConflict,
+                "-s/--start (hook mode) cannot be combined with a subcommand",
+            ));
+        }
+        Ok(cli)
+    }
 }
 
 const HOOK_HELP: &str = "\
@@ -120,7 +138,7 @@ mod tests {
 
     #[test]
     fn record_takes_command_after_double_dash() {
-        let cli = Cli::try_parse_from([
+        let cli = Cli::parse_from_args([
             "oci-seccomp-bpf-hook",
             "record",
             "-o",
@@ -144,17 +162,19 @@ mod tests {
 
     #[test]
     fn hook_mode_takes_upstreams_flag() {
-        let cli = Cli::try_parse_from(["oci-seccomp-bpf-hook", "-s"]).unwrap();
+        let cli = Cli::parse_from_args(["oci-seccomp-bpf-hook", "-s"]).unwrap();
         assert!(cli.start && cli.command.is_none());
         assert_eq!(cli.timeout, Duration::from_secs(10));
-        let cli = Cli::try_parse_from(["x", "--start", "--timeout", "2.5"]).unwrap();
+        let cli = Cli::parse_from_args(["x", "--start", "--timeout", "2.5"]).unwrap();
         assert_eq!(cli.timeout, Duration::from_millis(2500));
-        assert!(Cli::try_parse_from(["x", "-s", "--timeout", "0"]).is_err());
-        assert!(Cli::try_parse_from(["x", "-s", "record", "--", "true"]).is_err());
+        assert!(Cli::parse_from_args(["x", "-s", "--timeout", "0"]).is_err());
+        assert!(Cli::parse_from_args(["x", "-s", "record", "--", "true"]).is_err());
+        let cli = Cli::parse_from_args(["x", "--log-level", "debug", "record", "--", "true"]);
+        assert_eq!(cli.unwrap().log_level, Some(LevelFilter::Debug));
     }
 
     #[test]
     fn record_requires_a_command() {
-        assert!(Cli::try_parse_from(["oci-seccomp-bpf-hook", "record"]).is_err());
+        assert!(Cli::parse_from_args(["oci-seccomp-bpf-hook", "record"]).is_err());
     }
 }

@@ -19,7 +19,14 @@ struct HookLogger;
 
 impl Log for HookLogger {
     fn enabled(&self, metadata: &Metadata) -> bool {
-        metadata.level() <= log::max_level()
+        // aya's own debug output (every relocation) drowns ours: only at trace level.
+        let noisy = metadata.target().starts_with("aya") && log::max_level() < LevelFilter::Trace;
+        let limit = if noisy {
+            LevelFilter::Warn
+        } else {
+            log::max_level()
+        };
+        metadata.level() <= limit
     }
 
     fn log(&self, record: &Record) {

@@ -4,14 +4,14 @@
 mod cmd;
 mod logging;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use osbh::cli;
 
 /// Exit status when the tool itself failed (bad usage, no privileges, no BPF, I/O).
 const EXIT_FAILURE: i32 = 2;
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
     logging::init(cli.log_level);
     let status = match cli.command {
         Some(cli::Command::Record(args)) => cmd::record::run(args),
