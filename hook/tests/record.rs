@@ -26,23 +26,18 @@ fn record(profile: &Path, cmd: &[&str]) -> Output {
         .expect("the hook binary runs")
 }
 
+/// The allowed names, after checking `record`'s exact shape: one allow rule, native arch only.
 fn allowed_names(profile: &Path) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(profile).expect("profile written");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("profile is JSON");
+    let (json, names) = e2e::allowed_names(profile);
     assert_eq!(json["defaultAction"], "SCMP_ACT_ERRNO");
     assert_eq!(
         json["architectures"],
         serde_json::json!([Arch::NATIVE.seccomp_name()])
     );
     let rules = json["syscalls"].as_array().expect("syscalls array");
-    assert_eq!(rules.len(), 1, "one allow rule: {text}");
+    assert_eq!(rules.len(), 1, "one allow rule: {json}");
     assert_eq!(rules[0]["action"], "SCMP_ACT_ALLOW");
-    rules[0]["names"]
-        .as_array()
-        .expect("names array")
-        .iter()
-        .map(|n| n.as_str().expect("name is a string").to_owned())
-        .collect()
+    names.into_iter().collect()
 }
 
 fn assert_success(out: &Output) {
