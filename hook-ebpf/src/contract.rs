@@ -16,6 +16,10 @@ pub const PROG_TRACEPOINT: &str = "sys_enter_tp";
 pub const PROG_EMPTY_RAW_TRACEPOINT: &str = "empty_raw";
 pub const PROG_EMPTY_TRACEPOINT: &str = "empty_tp";
 
+/// Raw tracepoint program on `sched_process_exit`: bumps [`MAP_EXITS`] (see [`Verdict`]).
+pub const PROG_TASK_EXIT: &str = "task_exit";
+pub const EXIT_TRACEPOINT_NAME: &str = "sched_process_exit";
+
 /// The kernel tracepoint both programs attach to.
 pub const TRACEPOINT_CATEGORY: &str = "raw_syscalls";
 pub const TRACEPOINT_NAME: &str = "sys_enter";
@@ -30,6 +34,17 @@ pub const MAP_OUT_OF_RANGE: &str = "OUT_OF_RANGE";
 pub const MAP_STATE: &str = "STATE";
 pub const STATE_WAITING: u32 = 0;
 pub const STATE_RECORDING: u32 = 1;
+
+/// Single-entry array map with one `u64`: how many tasks have exited on the host since loading.
+/// Any exit may free a kernel stack (or task) that a later task reuses, so a [`Verdict`] is
+/// trusted only while this count is unchanged.
+pub const MAP_EXITS: &str = "EXITS";
+/// Per-CPU array map with one [`Verdict`]: the namespace check's result for the task that last
+/// made a syscall on this CPU.
+pub const MAP_VERDICT: &str = "VERDICT";
+/// Bit 0 of [`Verdict::task`]: set when that task is in the target namespace. Task identities
+/// (the task's `pt_regs` or `task_struct` address) are 8-byte aligned, so bit 0 is free.
+pub const VERDICT_INSIDE: u64 = 1;
 
 /// Read-only global `[u64; MARKER_COUNT]`: the native numbers of the syscalls that open the
 /// record window (indices below). Set by userspace, which knows the architecture.
@@ -63,4 +78,18 @@ pub const GLOBAL_PIDNS_INO: &str = "PIDNS_INO";
 #[derive(Clone, Copy)]
 pub struct Seen {
     pub slots: [u8; SYSCALL_SLOTS],
+}
+
+/// A memo of the namespace check, which costs a helper call (~50 ns here) on every syscall of
+/// every task on the host. A task's PID namespace never changes, so the answer for the task
+/// that last ran a syscall on a CPU stays right while that task lives; `exits` detects that it
+/// may have died and another task taken over its address. The identity and the answer share
+/// one word, so a preempted writer can never pair one task with another's answer.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Verdict {
+    /// Task identity with [`VERDICT_INSIDE`] in bit 0; 0 means empty.
+    pub task: u64,
+    /// The [`MAP_EXITS`] count read before the check was made.
+    pub exits: u64,
 }

@@ -4,20 +4,26 @@
 //! kept to a namespace check, a bounds check and (the first time only) one byte store. Nothing
 //! is sent to userspace per syscall: userspace reads the `SEEN` map whenever it wants the set.
 #![no_std]
+// For `atomic_xadd`; this crate is built with nightly (`-Z build-std`) anyway.
+#![feature(core_intrinsics)]
+#![allow(internal_features)]
 #![no_main]
 
 use aya_ebpf::{
     bindings::bpf_pidns_info,
-    helpers::{bpf_get_ns_current_pid_tgid, bpf_probe_read_kernel},
+    helpers::{bpf_get_current_task, bpf_get_ns_current_pid_tgid, bpf_probe_read_kernel},
     macros::{map, raw_tracepoint, tracepoint},
     maps::{Array, PerCpuArray},
     programs::{RawTracePointContext, TracePointContext},
     EbpfContext,
 };
+use core::intrinsics::{atomic_xadd, AtomicOrdering};
+
 use aya_log_ebpf::{error, info, warn};
 use hook_ebpf::contract::{
-    Seen, MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP,
+    Seen, Verdict, MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP,
     PR_SET_SECCOMP, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, STATE_RECORDING, SYSCALL_SLOTS,
+    VERDICT_INSIDE,
 };
 
 /// The target PID namespace, written by the loader (`contract::GLOBAL_PIDNS_*`).
@@ -40,6 +46,12 @@ static STATE: Array<u32> = Array::with_max_entries(1, 0);
 static SEEN: Array<Seen> = Array::with_max_entries(1, 0);
 
 #[map]
+static EXITS: Array<u64> = Array::with_max_entries(1, 0);
+
+#[map]
+static VERDICT: PerCpuArray<Verdict> = PerCpuArray::with_max_entries(1, 0);
+
+#[map]
 static OUT_OF_RANGE: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
@@ -47,6 +59,10 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
     // TP_PROTO(struct pt_regs *regs, long id): the syscall number is the second argument.
     let nr: i64 = ctx.arg(1);
     let regs: *const u8 = ctx.arg(0);
+    // The task's saved user registers sit at the top of its kernel stack: a free identity.
+    if !in_target_namespace(regs as u64) {
+        return 0;
+    }
     record(&ctx, nr, |i| {
         // Only read while waiting for the window to open, i.e. a few times per container.
         let offset = unsafe { core::ptr::read_volatile(&PT_REGS_ARGS[i]) } as usize;
@@ -61,6 +77,10 @@ pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
     // ... followed by `unsigned long args[6]`.
     let record_base = ctx.as_ptr() as *const u64;
     let nr = unsafe { *(record_base as *const i64).add(1) };
+    // No registers pointer here; the task_struct address costs a helper, still cheaper.
+    if !in_target_namespace(unsafe { bpf_get_current_task() }) {
+        return 0;
+    }
     record(&ctx, nr, |i| unsafe { *record_base.add(2 + i) })
 }
 
@@ -75,11 +95,21 @@ pub fn empty_tp(_ctx: TracePointContext) -> i32 {
     0
 }
 
+/// Counts task exits for [`Verdict`]: an exit is what lets another task reuse an identity.
+#[raw_tracepoint(tracepoint = "sched_process_exit")]
+pub fn task_exit(_ctx: RawTracePointContext) -> i32 {
+    if let Some(exits) = EXITS.get_ptr_mut(0) {
+        // An atomic add: two exits on two CPUs must both move the count.
+        // `AtomicU64::fetch_add` is not offered on this target; the intrinsic with its result
+        // unused compiles to BPF's plain atomic add.
+        unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(exits, 1) };
+    }
+    0
+}
+
+/// Records syscall `nr` of a task already known to be in the target namespace.
 #[inline(always)]
 fn record<C: EbpfContext>(ctx: &C, nr: i64, arg: impl Fn(usize) -> u64) -> i32 {
-    if !in_target_namespace() {
-        return 0;
-    }
     let Some(state) = STATE.get_ptr_mut(0) else {
         error!(ctx, "STATE map has no entry 0; syscall {} not recorded", nr);
         return 0;
@@ -118,8 +148,30 @@ fn opens_window(nr: u64, arg: impl Fn(usize) -> u64) -> bool {
     false
 }
 
+/// True when the current task, identified by `task`, is in the target PID namespace: the
+/// per-CPU memo answers most calls without the helper (see `contract::Verdict`).
 #[inline(always)]
-fn in_target_namespace() -> bool {
+fn in_target_namespace(task: u64) -> bool {
+    let Some(exits) = EXITS.get_ptr(0) else {
+        return namespace_check();
+    };
+    // Read before checking: an exit during the check makes the memo stale at once.
+    let exits = unsafe { core::ptr::read_volatile(exits) };
+    let Some(memo) = VERDICT.get_ptr_mut(0) else {
+        return namespace_check();
+    };
+    let memo = unsafe { &mut *memo };
+    if memo.task & !VERDICT_INSIDE == task && memo.exits == exits {
+        return memo.task & VERDICT_INSIDE != 0;
+    }
+    let inside = namespace_check();
+    memo.task = task | if inside { VERDICT_INSIDE } else { 0 };
+    memo.exits = exits;
+    inside
+}
+
+#[inline(always)]
+fn namespace_check() -> bool {
     // Volatile reads: the loader rewrites these read-only globals, so the compiler must not
     // fold them to their initial 0.
     let dev = unsafe { core::ptr::read_volatile(&PIDNS_DEV) };

@@ -133,6 +133,14 @@ impl Recorder {
                 .map_err(map_err(contract::MAP_STATE))?;
         }
         let log_forwarder = spawn_log_forwarder(&mut ebpf);
+        if program == Program::Recorder {
+            // Before the recorder: its per-CPU memo is only sound while exits are counted.
+            attach_raw(
+                &mut ebpf,
+                contract::PROG_TASK_EXIT,
+                contract::EXIT_TRACEPOINT_NAME,
+            )?;
+        }
         attach_program(&mut ebpf, program.name(point), point)?;
         Ok(Self {
             ebpf,
@@ -208,17 +216,13 @@ fn attach_program(
     name: &'static str,
     point: AttachPoint,
 ) -> Result<(), RecorderError> {
-    let err = |source| RecorderError::Program { name, source };
-    let program = ebpf
-        .program_mut(name)
-        .ok_or(RecorderError::Contract(name))?;
     match point {
-        AttachPoint::RawTracepoint => {
-            let p: &mut RawTracePoint = program.try_into().map_err(err)?;
-            p.load().map_err(err)?;
-            p.attach(contract::TRACEPOINT_NAME).map_err(err)?;
-        }
+        AttachPoint::RawTracepoint => attach_raw(ebpf, name, contract::TRACEPOINT_NAME)?,
         AttachPoint::Tracepoint => {
+            let err = |source| RecorderError::Program { name, source };
+            let program = ebpf
+                .program_mut(name)
+                .ok_or(RecorderError::Contract(name))?;
             if !tracefs_mounted() {
                 return Err(RecorderError::NoTracefs);
             }
@@ -228,6 +232,17 @@ fn attach_program(
                 .map_err(err)?;
         }
     }
+    Ok(())
+}
+
+fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), RecorderError> {
+    let err = |source| RecorderError::Program { name, source };
+    let program = ebpf
+        .program_mut(name)
+        .ok_or(RecorderError::Contract(name))?;
+    let p: &mut RawTracePoint = program.try_into().map_err(err)?;
+    p.load().map_err(err)?;
+    p.attach(tracepoint).map_err(err)?;
     Ok(())
 }
 
@@ -271,6 +286,7 @@ fn spawn_log_forwarder(ebpf: &mut Ebpf) -> Option<JoinHandle<()>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::Verdict;
 
     /// The embedded object must carry every name the contract promises, with the sizes this
     /// side reads. Parsing the ELF needs no privileges, so this runs everywhere.
@@ -282,6 +298,7 @@ mod tests {
             contract::PROG_TRACEPOINT,
             contract::PROG_EMPTY_RAW_TRACEPOINT,
             contract::PROG_EMPTY_TRACEPOINT,
+            contract::PROG_TASK_EXIT,
         ] {
             assert!(obj.programs.contains_key(name), "program {name} missing");
         }
@@ -290,6 +307,13 @@ mod tests {
         assert_eq!(seen.max_entries(), 1);
         let state = &obj.maps[contract::MAP_STATE];
         assert_eq!(state.value_size() as usize, std::mem::size_of::<u32>());
+        let verdict = &obj.maps[contract::MAP_VERDICT];
+        assert_eq!(
+            verdict.value_size() as usize,
+            std::mem::size_of::<Verdict>()
+        );
+        let exits = &obj.maps[contract::MAP_EXITS];
+        assert_eq!(exits.value_size() as usize, std::mem::size_of::<u64>());
         let out = &obj.maps[contract::MAP_OUT_OF_RANGE];
         assert_eq!(out.value_size() as usize, std::mem::size_of::<u64>());
         // The same patching the loader does: fails if a global is missing or not a u64.
