@@ -15,6 +15,7 @@ pub mod cli;
 pub mod completion;
 pub mod detach;
 pub mod launch;
+pub mod loader;
 pub mod output;
 pub mod pidns;
 pub mod profile;

@@ -4,13 +4,14 @@
 use aya::{
     maps::{Array, MapError, PerCpuArray},
     programs::{ProgramError, RawTracePoint, TracePoint},
-    Ebpf, EbpfError, EbpfLoader,
+    Ebpf, EbpfError,
 };
 use aya_log::EbpfLogger;
 use tokio::{io::unix::AsyncFd, task::JoinHandle};
 
 use crate::{
     contract::{self, Seen, SYSCALL_SLOTS},
+    loader,
     pidns::PidNamespace,
     syscall_table::Arch,
 };
@@ -112,9 +113,9 @@ impl Recorder {
         let arch = Arch::NATIVE;
         let markers = marker_numbers(arch);
         let arg_offsets = arch.pt_regs_arg_offsets();
-        let mut ebpf = EbpfLoader::new()
-            // No CO-RE relocations in our program: it needs no kernel BTF. (aya 0.14 still
-            // parses it in `EbpfLoader::new`; see the benchmarks.)
+        // No CO-RE relocations in our program: it needs no kernel BTF.
+        let mut loader = loader::loader_without_kernel_btf();
+        let mut ebpf = loader
             .btf(None)
             .override_global(contract::GLOBAL_PIDNS_DEV, &target.dev, true)
             .override_global(contract::GLOBAL_PIDNS_INO, &target.ino, true)
