@@ -6,6 +6,8 @@ use aya::{
     programs::{ProgramError, RawTracePoint, TracePoint},
     Ebpf, EbpfError,
 };
+use std::time::{Duration, Instant};
+
 use aya_log::EbpfLogger;
 use tokio::{io::unix::AsyncFd, task::JoinHandle};
 
@@ -100,6 +102,20 @@ pub struct Snapshot {
 pub struct Recorder {
     ebpf: Ebpf,
     log_forwarder: Option<JoinHandle<()>>,
+    timings: AttachTimings,
+}
+
+/// Where the time of [`Recorder::attach`] went, so the next optimisation is visible.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AttachTimings {
+    /// Creating aya's loader (see [`loader`]: kernel BTF hidden).
+    pub loader: Duration,
+    /// Parsing the object, creating its maps, setting the globals.
+    pub object: Duration,
+    /// `BPF_PROG_LOAD` of each attached program: mostly the verifier.
+    pub verify: Duration,
+    /// Opening the links.
+    pub attach: Duration,
 }
 
 impl Recorder {
@@ -113,8 +129,11 @@ impl Recorder {
         let arch = Arch::NATIVE;
         let markers = marker_numbers(arch);
         let arg_offsets = arch.pt_regs_arg_offsets();
+        let mut timings = AttachTimings::default();
+        let mut clock = Instant::now();
         // No CO-RE relocations in our program: it needs no kernel BTF.
         let mut loader = loader::loader_without_kernel_btf();
+        timings.loader = lap(&mut clock);
         let mut ebpf = loader
             .btf(None)
             .override_global(contract::GLOBAL_PIDNS_DEV, &target.dev, true)
@@ -134,19 +153,27 @@ impl Recorder {
                 .map_err(map_err(contract::MAP_STATE))?;
         }
         let log_forwarder = spawn_log_forwarder(&mut ebpf);
+        timings.object = lap(&mut clock);
         if program == Program::Recorder {
             // Before the recorder: its per-CPU memo is only sound while exits are counted.
             attach_raw(
                 &mut ebpf,
                 contract::PROG_TASK_EXIT,
                 contract::EXIT_TRACEPOINT_NAME,
+                &mut timings,
             )?;
         }
-        attach_program(&mut ebpf, program.name(point), point)?;
+        attach_program(&mut ebpf, program.name(point), point, &mut timings)?;
         Ok(Self {
             ebpf,
             log_forwarder,
+            timings,
         })
+    }
+
+    /// How long each phase of [`Recorder::attach`] took.
+    pub fn timings(&self) -> AttachTimings {
+        self.timings
     }
 
     /// The syscalls recorded up to now (the program stays attached).
@@ -212,13 +239,22 @@ fn map_err(name: &'static str) -> impl Fn(MapError) -> RecorderError {
     move |source| RecorderError::Map { name, source }
 }
 
+/// The time since `clock`, which moves to now.
+fn lap(clock: &mut Instant) -> Duration {
+    let now = Instant::now();
+    let elapsed = now - *clock;
+    *clock = now;
+    elapsed
+}
+
 fn attach_program(
     ebpf: &mut Ebpf,
     name: &'static str,
     point: AttachPoint,
+    timings: &mut AttachTimings,
 ) -> Result<(), RecorderError> {
     match point {
-        AttachPoint::RawTracepoint => attach_raw(ebpf, name, contract::TRACEPOINT_NAME)?,
+        AttachPoint::RawTracepoint => attach_raw(ebpf, name, contract::TRACEPOINT_NAME, timings)?,
         AttachPoint::Tracepoint => {
             let err = |source| RecorderError::Program { name, source };
             let program = ebpf
@@ -228,22 +264,33 @@ fn attach_program(
                 return Err(RecorderError::NoTracefs);
             }
             let p: &mut TracePoint = program.try_into().map_err(err)?;
+            let mut clock = Instant::now();
             p.load().map_err(err)?;
+            timings.verify += lap(&mut clock);
             p.attach(contract::TRACEPOINT_CATEGORY, contract::TRACEPOINT_NAME)
                 .map_err(err)?;
+            timings.attach += lap(&mut clock);
         }
     }
     Ok(())
 }
 
-fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), RecorderError> {
+fn attach_raw(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    tracepoint: &str,
+    timings: &mut AttachTimings,
+) -> Result<(), RecorderError> {
     let err = |source| RecorderError::Program { name, source };
     let program = ebpf
         .program_mut(name)
         .ok_or(RecorderError::Contract(name))?;
     let p: &mut RawTracePoint = program.try_into().map_err(err)?;
+    let mut clock = Instant::now();
     p.load().map_err(err)?;
+    timings.verify += lap(&mut clock);
     p.attach(tracepoint).map_err(err)?;
+    timings.attach += lap(&mut clock);
     Ok(())
 }
 

@@ -35,8 +35,9 @@ async fn record(child: GatedChild, args: &RecordArgs) -> Result<i32> {
     let recorder = Recorder::attach(target, Window::Everything, args.attach, Program::Recorder)
         .context("cannot attach the eBPF recorder")?;
     log::debug!(
-        "recorder attached in {} us for PID namespace {target:?}",
-        attach_started.elapsed().as_micros()
+        "recorder attached in {} us for PID namespace {target:?} ({:?})",
+        attach_started.elapsed().as_micros(),
+        recorder.timings()
     );
     let running = child.release()?;
     let exit = wait_forwarding_signals(&running).await?;
