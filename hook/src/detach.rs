@@ -1,7 +1,7 @@
 //! Forks the tracer off the hook. The runtime waits for the hook to exit and reads its stdout
 //! and stderr to EOF, and the container's cgroup (or systemd scope) can be torn down before the
 //! container's profile is written; so the tracer gets its own session, the root cgroup of every
-//! hierarchy, /dev/null for stdio and no other inherited descriptor. It reports "attached" or
+//! hierarchy (once attached), /dev/null for stdio and no other inherited descriptor. It reports "attached" or
 //! an error through a pipe, which the hook waits on with a deadline.
 
 use std::{
@@ -36,8 +36,13 @@ pub struct Ready(std::fs::File);
 
 impl Ready {
     /// Tells the hook the program is attached: it may return, and the container may start.
+    /// Then leaves the caller's cgroups: a cgroup move waits for an RCU grace period (10+ ms
+    /// measured here), which the container's start need not pay. It only has to happen before
+    /// the container's cgroup is torn down, which is after the container has run.
     pub fn attached(mut self) {
         let _ = self.0.write_all(READY.as_bytes());
+        drop(self);
+        leave_cgroups();
     }
 
     /// Tells the hook why tracing cannot start; the hook prints it and fails.
@@ -111,11 +116,10 @@ fn reap(pid: Pid) {
     let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
 }
 
-/// In the forked child: new session, root cgroups, stdio to /dev/null, only `keep` open.
-/// Returns `keep`, now at descriptor 3.
+/// In the forked child: new session, stdio to /dev/null, only `keep` open (the cgroups are
+/// left once attached, see [`Ready::attached`]). Returns `keep`, now at descriptor 3.
 fn detach_child(keep: OwnedFd) -> OwnedFd {
     let _ = rustix::process::setsid();
-    leave_cgroups();
     if let Ok(null) = std::fs::File::options()
         .read(true)
         .write(true)

@@ -67,18 +67,21 @@ pub fn which(tool: &str) -> Option<PathBuf> {
 pub fn hook_binary() -> PathBuf {
     let path = std::env::var_os("OSBH_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-            target.join("debug/oci-seccomp-bpf-hook")
-        });
+        .unwrap_or_else(|| debug_artifact("oci-seccomp-bpf-hook"));
     assert!(
         path.is_file(),
         "{} does not exist: run `cargo xtask test` (or `cargo build -p hook` first), or set OSBH_BIN",
         path.display()
     );
     path
+}
+
+/// `relative` under the workspace's debug build directory (honours `CARGO_TARGET_DIR`).
+pub fn debug_artifact(relative: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug").join(relative)
 }
 
 /// A unique container name for this test process.

@@ -45,6 +45,16 @@ enum Command {
         #[arg(long)]
         destdir: Option<PathBuf>,
     },
+    /// Measure what tracing costs (root): build release, run every figure once, print a
+    /// markdown table of min/median/max with ratios to references measured in the same run
+    Bench {
+        /// A smoke run (well under 2 minutes); the full run takes several minutes
+        #[arg(long)]
+        quick: bool,
+        /// Also write the figures as JSON to FILE
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Build the eBPF object, then run the test suite (extra arguments go to `cargo test`)
     Test {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -69,13 +79,37 @@ fn main() -> Result<()> {
             hooks_dir,
             destdir,
         }),
+        Command::Bench { quick, json } => bench(quick, json),
         Command::Test { args } => {
             ebpf::build(true)?;
-            // The end-to-end tests (tests/) drive this binary through podman and runc.
-            util::cargo(&["build", "-p", "hook", "--bins"])?;
+            // The end-to-end tests (tests/) drive this binary through podman and runc, and
+            // run the benchmark example once (--quick) to keep it working.
+            util::cargo(&["build", "-p", "hook", "--bins", "--examples"])?;
             let mut cmd = vec!["test"];
             cmd.extend(args.iter().map(String::as_str));
             util::cargo(&cmd)
         }
     }
+}
+
+fn bench(quick: bool, json: Option<PathBuf>) -> Result<()> {
+    ebpf::build(true)?;
+    util::cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "hook",
+        "--bins",
+        "--example",
+        "bench",
+    ])?;
+    let mut cmd = std::process::Command::new(util::target_dir().join("release/examples/bench"));
+    if quick {
+        cmd.arg("--quick");
+    }
+    if let Some(path) = json {
+        // The bench runs from the workspace root; keep a relative FILE relative to the caller.
+        cmd.arg("--json").arg(std::path::absolute(path)?);
+    }
+    util::run(&mut cmd)
 }
