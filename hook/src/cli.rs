@@ -30,6 +30,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_ERRNO)]
     pub errno: u32,
 
+    /// Hook mode: write profiles only inside DIR (repeatable). Set it in the hooks.d JSON
+    /// args: the of: path comes from whoever may create a container
+    #[arg(long, value_name = "DIR")]
+    pub allowed_output_dir: Vec<PathBuf>,
+
     /// Log level: error, warn, info, debug or trace (stderr: warn, syslog: info by default)
     #[arg(
         long,

@@ -6,7 +6,7 @@
 
 use std::{
     io::{Read, Write},
-    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    os::fd::{AsRawFd, OwnedFd, RawFd},
     time::Duration,
 };
 
@@ -57,16 +57,17 @@ pub struct Tracer {
     ready: std::fs::File,
 }
 
-/// Forks; the child runs `tracer` detached and exits with its return value. Call while the
-/// process is single-threaded (before any runtime starts).
-pub fn spawn(tracer: impl FnOnce(Ready) -> i32) -> Result<Tracer, DetachError> {
+/// Forks; the child runs `tracer` detached and exits with its return value. Of the inherited
+/// descriptors only `keep` (and stdio, on /dev/null) stay open. Call while the process is
+/// single-threaded (before any runtime starts).
+pub fn spawn(keep: &[RawFd], tracer: impl FnOnce(Ready) -> i32) -> Result<Tracer, DetachError> {
     let (read, write) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| DetachError::Fork(e.into()))?;
     // SAFETY: single-threaded by contract; the child only continues with ordinary code.
     match unsafe { libc::fork() } {
         -1 => Err(DetachError::Fork(std::io::Error::last_os_error())),
         0 => {
             drop(read);
-            let write = detach_child(write);
+            detach_child(&write, keep);
             std::process::exit(tracer(Ready(std::fs::File::from(write))));
         }
         pid => Ok(Tracer {
@@ -116,9 +117,10 @@ fn reap(pid: Pid) {
     let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
 }
 
-/// In the forked child: new session, stdio to /dev/null, only `keep` open (the cgroups are
-/// left once attached, see [`Ready::attached`]). Returns `keep`, now at descriptor 3.
-fn detach_child(keep: OwnedFd) -> OwnedFd {
+/// In the forked child: new session, stdio to /dev/null, nothing else open but `ready` and
+/// `keep`: nothing the runtime handed the hook survives in the long-lived tracer. (The cgroups
+/// are left once attached, see [`Ready::attached`].)
+fn detach_child(ready: &OwnedFd, keep: &[RawFd]) {
     let _ = rustix::process::setsid();
     if let Ok(null) = std::fs::File::options()
         .read(true)
@@ -130,17 +132,24 @@ fn detach_child(keep: OwnedFd) -> OwnedFd {
             unsafe { libc::dup2(null.as_raw_fd(), target) };
         }
     }
-    // SAFETY: move `keep` to 3 (dup2 clears CLOEXEC; we restore it), then close 4 and up:
-    // nothing the runtime handed the hook survives in the long-lived tracer.
-    unsafe {
-        if keep.as_raw_fd() != 3 {
-            libc::dup2(keep.as_raw_fd(), 3);
+    let mut open: Vec<RawFd> = keep.iter().copied().chain([ready.as_raw_fd()]).collect();
+    open.sort_unstable();
+    close_all_but(&open);
+}
+
+/// Closes every descriptor from 3 up except `open` (sorted).
+fn close_all_but(open: &[RawFd]) {
+    let mut next: u32 = 3;
+    for &fd in open {
+        let Ok(fd) = u32::try_from(fd) else { continue };
+        if fd > next {
+            // SAFETY: closes descriptors nobody in this fresh child owns.
+            unsafe { libc::syscall(libc::SYS_close_range, next, fd - 1, 0u32) };
         }
-        libc::fcntl(3, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
-        std::mem::forget(keep);
-        OwnedFd::from_raw_fd(3)
+        next = next.max(fd + 1);
     }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, next, u32::MAX, 0u32) };
 }
 
 /// Moves this process to the root cgroup of every mounted hierarchy (v1 controllers and v2),

@@ -19,6 +19,7 @@ fn main() {
             timeout: cli.timeout,
             errno: cli.errno,
             log_level: cli.log_level,
+            allowed_output_dirs: cli.allowed_output_dir,
         }),
         None => {
             let _ = cli::Cli::command().print_help();

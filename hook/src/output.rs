@@ -1,31 +1,208 @@
-//! Writes a file so that readers see either the old content or the complete new one.
+//! Where the profile goes, checked before the container starts and written atomically after.
+//!
+//! The path comes from a container annotation, i.e. from whoever may create a container, and
+//! the hook writes it as root. So the directory is opened once, at the check, and the write
+//! later goes through that descriptor (`openat`/`renameat` with `O_NOFOLLOW`/`O_EXCL`): swapping
+//! a symlink in the path after the check cannot move the write elsewhere. Refused up front: a
+//! final component that is a symlink or not a regular file, a parent that is not a directory,
+//! kernel filesystems (`/proc`, `/sys`, `/dev` and their kinds), and, when the administrator
+//! lists allowed directories, anything outside them.
 
 use std::{
-    fs::{File, Permissions},
-    io::Write,
-    os::unix::fs::PermissionsExt,
-    path::{Path, PathBuf},
+    ffi::OsString,
+    os::{
+        fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd},
+        unix::ffi::OsStrExt,
+    },
+    path::{Component, Path, PathBuf},
+};
+
+use rustix::{
+    fs::{self as rfs, AtFlags, FileType, Mode, OFlags},
+    io::Errno,
 };
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write the profile to {path} (does its directory exist, is it writable?)")]
-pub struct OutputError {
-    path: PathBuf,
-    source: std::io::Error,
+pub enum OutputError {
+    #[error("refusing output path {path}: {reason}")]
+    Refused { path: PathBuf, reason: String },
+    #[error("the output directory {0} does not exist or is not a directory; create it or choose another path")]
+    MissingDir(PathBuf),
+    #[error("cannot write the profile to {path} (is its directory writable, is the disk full?)")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("the output directory {0} does not exist; create it or choose another path")]
-pub struct MissingDirError(PathBuf);
+/// Kernel filesystems no profile may be written into, whatever path leads there.
+const FORBIDDEN_PREFIXES: [&str; 3] = ["/proc", "/sys", "/dev"];
+const FORBIDDEN_FS: [(u64, &str); 9] = [
+    (0x9fa0, "proc"),
+    (0x6265_6572, "sysfs"),
+    (0x1cd1, "devpts"),
+    (0x2772_06e6, "cgroup"),
+    (0x6367_7270, "cgroup2"),
+    (0xcafe_4a11, "bpf"),
+    (0x6462_6720, "debugfs"),
+    (0x7472_6163, "tracefs"),
+    (0x7363_6673, "securityfs"),
+];
 
-/// Fails early (before recording anything) when the profile could not be written later.
-pub fn check_parent_dir(path: &Path) -> Result<(), MissingDirError> {
-    let dir = parent_dir(path);
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(MissingDirError(dir.to_owned()))
+/// An output file whose directory is held open.
+#[derive(Debug)]
+pub struct Output {
+    dir: OwnedFd,
+    name: OsString,
+    path: PathBuf,
+}
+
+impl Output {
+    /// Checks `path` and opens its directory. `allowed` (canonical directories) limits where
+    /// profiles may go; empty means anywhere not refused otherwise.
+    pub fn open(path: &Path, allowed: &[PathBuf]) -> Result<Self, OutputError> {
+        let refuse = |reason: String| OutputError::Refused {
+            path: path.to_owned(),
+            reason,
+        };
+        let name = match path.file_name() {
+            Some(name) if !path.as_os_str().as_bytes().ends_with(b"/") => name.to_owned(),
+            _ => return Err(refuse("it does not name a file".into())),
+        };
+        if path.components().any(|c| c == Component::ParentDir) {
+            return Err(refuse(
+                "it contains \"..\"; give the path without it".into(),
+            ));
+        }
+        let absolute = std::path::absolute(path).map_err(|e| refuse(e.to_string()))?;
+        if let Some(prefix) = FORBIDDEN_PREFIXES.iter().find(|p| absolute.starts_with(p)) {
+            return Err(refuse(format!("it is under {prefix}, a kernel filesystem")));
+        }
+        let parent = parent_dir(path);
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let dir = rfs::open(parent, flags, Mode::empty())
+            .map_err(|_| OutputError::MissingDir(parent.to_owned()))?;
+        let output = Output {
+            dir,
+            name,
+            path: path.to_owned(),
+        };
+        output.check_filesystem().map_err(refuse)?;
+        output.check_allowed(allowed).map_err(refuse)?;
+        output.check_target().map_err(refuse)?;
+        Ok(output)
     }
+
+    /// The path as the user gave it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The held directory, for a process that must keep it across a fork.
+    pub fn dir_fd(&self) -> BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
+    fn check_filesystem(&self) -> Result<(), String> {
+        let stat = rfs::fstatfs(&self.dir).map_err(|e| e.to_string())?;
+        let kind = stat.f_type as u64;
+        match FORBIDDEN_FS.iter().find(|(magic, _)| *magic == kind) {
+            Some((_, fs)) => Err(format!("its directory is on a {fs} filesystem")),
+            None => Ok(()),
+        }
+    }
+
+    fn check_allowed(&self, allowed: &[PathBuf]) -> Result<(), String> {
+        if allowed.is_empty() {
+            return Ok(());
+        }
+        // Where the directory really is, symlinks resolved by the kernel at open time.
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", self.dir.as_raw_fd()))
+            .map_err(|e| format!("cannot resolve its directory: {e}"))?;
+        if allowed.iter().any(|a| real.starts_with(a)) {
+            return Ok(());
+        }
+        let list: Vec<String> = allowed.iter().map(|a| a.display().to_string()).collect();
+        Err(format!(
+            "its directory {} is outside the allowed output directories ({}) set by the administrator",
+            real.display(),
+            list.join(", ")
+        ))
+    }
+
+    /// The final component: absent, or a regular file (never a symlink).
+    fn check_target(&self) -> Result<(), String> {
+        match rfs::statat(&self.dir, &self.name, AtFlags::SYMLINK_NOFOLLOW) {
+            Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(e.to_string()),
+            Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
+                FileType::RegularFile => Ok(()),
+                FileType::Symlink => Err("it is a symbolic link; name the real file".into()),
+                other => Err(format!("it exists and is not a regular file ({other:?})")),
+            },
+        }
+    }
+
+    /// Temp file in the held directory, fsync, mode 0644, rename over the name, fsync the
+    /// directory. Readers see the old file or the whole new one; on any failure the temp file
+    /// is removed and the old file is untouched.
+    pub fn write(&self, bytes: &[u8]) -> Result<(), OutputError> {
+        self.check_target().map_err(|reason| OutputError::Refused {
+            path: self.path.clone(),
+            reason,
+        })?;
+        let io = |e: Errno| OutputError::Io {
+            path: self.path.clone(),
+            source: e.into(),
+        };
+        let (tmp_name, file) = self.create_temp().map_err(io)?;
+        let written = write_all(&file, bytes)
+            .and_then(|()| rfs::fchmod(&file, Mode::from_raw_mode(0o644)))
+            .and_then(|()| rfs::fsync(&file))
+            .and_then(|()| rfs::renameat(&self.dir, &tmp_name, &self.dir, &self.name));
+        if let Err(e) = written {
+            let _ = rfs::unlinkat(&self.dir, &tmp_name, AtFlags::empty());
+            return Err(io(e));
+        }
+        rfs::fsync(&self.dir).map_err(io)
+    }
+
+    fn create_temp(&self) -> Result<(OsString, OwnedFd), Errno> {
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mut attempt = 0u32;
+        loop {
+            let name = OsString::from(format!(
+                ".oci-seccomp-{}-{}-{attempt}.tmp",
+                std::process::id(),
+                nanos()
+            ));
+            match rfs::openat(&self.dir, &name, flags, Mode::from_raw_mode(0o600)) {
+                Ok(fd) => return Ok((name, fd)),
+                Err(Errno::EXIST) if attempt < 100 => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) => return Err(Errno::NOSPC),
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -35,56 +212,20 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Temp file in the same directory, fsync, mode 0644, rename over `path`, fsync the directory.
-/// A crash at any point leaves `path` as it was, plus at most one `.oci-seccomp-*` temp file.
+/// Checks and writes in one go (for `record`, where nobody else controls the path).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let fail = |source| OutputError {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".oci-seccomp-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    // Explicit mode: the temp file starts at 0600 and the umask must not decide the result.
-    tmp.as_file()
-        .set_permissions(Permissions::from_mode(0o644))
-        .map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(fail)
+    Output::open(path, &[])?.write(bytes)
+}
+
+/// Canonical forms of `--allowed-output-dir` values; each must exist.
+pub fn canonical_dirs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, OutputError> {
+    dirs.iter()
+        .map(|d| match std::fs::canonicalize(d) {
+            Ok(real) if real.is_dir() => Ok(real),
+            _ => Err(OutputError::MissingDir(d.clone())),
+        })
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_content_with_mode_0644_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        write_atomically(&path, b"{}\n").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"{}\n");
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o644);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn replaces_existing_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        std::fs::write(&path, b"old").unwrap();
-        write_atomically(&path, b"new").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"new");
-    }
-
-    #[test]
-    fn missing_directory_is_reported_with_the_path() {
-        let err = write_atomically(Path::new("/nonexistent-dir/p.json"), b"x").unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-dir/p.json"), "{err}");
-    }
-}
+mod tests;

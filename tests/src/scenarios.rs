@@ -129,6 +129,12 @@ pub fn bad_annotations(engine: &dyn Engine) {
     let out = dir.join("bad.json");
     let not_json = dir.join("not-json.json");
     std::fs::write(&not_json, "this is not JSON").unwrap();
+    // The hook runs as root with a path from the container's creator: no symlink games.
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = dir.join("link.json");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
     let o = out.display();
     let cases = [
         ("of:relative.json".to_owned(), "not absolute"),
@@ -149,6 +155,9 @@ pub fn bad_annotations(engine: &dyn Engine) {
             format!("of:/nonexistent-dir/{}", "p.json"),
             "does not exist",
         ),
+        (format!("of:{}", link.display()), "symbolic link"),
+        ("of:/proc/self/p.json".to_owned(), "kernel filesystem"),
+        (format!("of:{}/../bad.json", dir.display()), "without it"),
     ];
     for (annotation, why) in cases {
         let result = engine.trace(&annotation, &["mkdir", "/must-not-run"]);
@@ -170,4 +179,5 @@ pub fn bad_annotations(engine: &dyn Engine) {
             engine.name()
         );
     }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
 }

@@ -108,3 +108,40 @@ fn podman_host_pid_namespace_is_refused() {
     assert!(!p.rootfs().join("started").exists(), "the container ran");
     assert!(!profile.exists());
 }
+
+/// `--allowed-output-dir` in the hooks.d JSON: profiles go inside it, and an annotation that
+/// names a path elsewhere is refused before the container runs.
+#[test]
+fn podman_allowed_output_dir_bounds_the_profile_path() {
+    if !e2e::privileged_with("podman_allowed_output_dir_bounds_the_profile_path", TOOLS) {
+        return;
+    }
+    let allowed = tempfile::tempdir().unwrap();
+    let allowed_arg = allowed.path().to_str().unwrap();
+    let p = Podman::with_hook_args(&["--allowed-output-dir", allowed_arg]);
+
+    let inside = allowed.path().join("ok.json");
+    let annotation = format!("io.containers.trace-syscall=of:{}", inside.display());
+    let out = p.run(&["--rm", "--annotation", &annotation], &["ls", "/"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(inside.exists());
+
+    let outside = p.scratch_path("outside.json");
+    let annotation = format!("io.containers.trace-syscall=of:{}", outside.display());
+    let out = p.run(
+        &["--rm", "--annotation", &annotation],
+        &["mkdir", "/started"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("outside the allowed output directories"),
+        "{stderr}"
+    );
+    assert!(!p.rootfs().join("started").exists(), "the container ran");
+    assert!(!outside.exists());
+}

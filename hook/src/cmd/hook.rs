@@ -3,7 +3,8 @@
 //! container's init exits. At poststop it waits, bounded, until that profile is written.
 
 use std::{
-    path::Path,
+    os::fd::AsRawFd,
+    path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
@@ -14,7 +15,7 @@ use osbh::{
     annotation::{self, Request, ANNOTATION},
     completion::{self, Completion, RUN_DIR},
     detach::{self, Ready},
-    output::{check_parent_dir, write_atomically},
+    output::{canonical_dirs, Output},
     pidns::PidNamespace,
     profile::{self, Profile},
     recorder::{AttachPoint, Program, Recorder, Window},
@@ -29,6 +30,7 @@ pub struct HookOptions {
     pub timeout: Duration,
     pub errno: u32,
     pub log_level: Option<LevelFilter>,
+    pub allowed_output_dirs: Vec<PathBuf>,
 }
 
 /// Everything the tracer needs, checked before the container may start.
@@ -37,6 +39,7 @@ struct Job {
     pid: i32,
     target: PidNamespace,
     request: Request,
+    output: Output,
     baseline: Option<Value>,
     errno: u32,
     log_level: Option<LevelFilter>,
@@ -53,7 +56,9 @@ pub fn run(options: HookOptions) -> Result<i32> {
 
 fn prestart(state: &State, options: &HookOptions) -> Result<i32> {
     let job = check(state, options)?;
-    let tracer = detach::spawn(move |ready| trace(job, ready))?;
+    // The output directory stays open in the tracer: the write goes where the check looked.
+    let keep = job.output.dir_fd().as_raw_fd();
+    let tracer = detach::spawn(&[keep], move |ready| trace(job, ready))?;
     tracer.wait_attached(options.timeout)?;
     Ok(0)
 }
@@ -85,12 +90,15 @@ fn check(state: &State, options: &HookOptions) -> Result<Job> {
         .as_deref()
         .map(profile::read_baseline)
         .transpose()?;
-    check_parent_dir(&request.output)?;
+    let allowed = canonical_dirs(&options.allowed_output_dirs)
+        .context("an --allowed-output-dir (in the hooks.d JSON) is unusable")?;
+    let output = Output::open(&request.output, &allowed)?;
     Ok(Job {
         id: state.id().clone(),
         pid,
         target,
         request,
+        output,
         baseline,
         errno: options.errno,
         log_level: options.log_level,
@@ -179,7 +187,7 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String> {
         Some(baseline) => Profile::extending(baseline, names, job.errno, Arch::NATIVE),
         None => Profile::allowing(names, job.errno, Arch::NATIVE),
     };
-    write_atomically(output, &profile.to_bytes())?;
+    job.output.write(&profile.to_bytes())?;
     Ok(format!(
         "wrote {} ({count} syscalls seen)",
         output.display()

@@ -5,7 +5,7 @@ use std::{io::Write, time::Instant};
 use anyhow::{Context, Result};
 use osbh::{
     launch::{self, Exit, GatedChild, Running},
-    output::{check_parent_dir, write_atomically},
+    output::Output,
     pidns::PidNamespace,
     profile::Profile,
     recorder::{Program, Recorder, Window},
@@ -17,19 +17,22 @@ use tokio::signal::unix::{signal, SignalKind};
 use osbh::cli::RecordArgs;
 
 pub fn run(args: RecordArgs) -> Result<i32> {
-    if let Some(path) = &args.output {
-        check_parent_dir(path)?;
-    }
+    // Checked before the command runs; written through the directory opened here.
+    let output = args
+        .output
+        .as_deref()
+        .map(|path| Output::open(path, &[]))
+        .transpose()?;
     // Fork before the runtime starts any thread: see `launch::spawn_gated`.
     let child = launch::spawn_gated(&args.command).context("cannot start the command")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(record(child, &args))
+    runtime.block_on(record(child, &args, output))
 }
 
-async fn record(child: GatedChild, args: &RecordArgs) -> Result<i32> {
+async fn record(child: GatedChild, args: &RecordArgs, output: Option<Output>) -> Result<i32> {
     let target = PidNamespace::of_pid(child.pid())?;
     let attach_started = Instant::now();
     let recorder = Recorder::attach(target, Window::Everything, args.attach, Program::Recorder)
@@ -45,8 +48,8 @@ async fn record(child: GatedChild, args: &RecordArgs) -> Result<i32> {
     drop(recorder);
 
     let profile = Profile::allowing(super::names(&snapshot), args.errno, Arch::NATIVE);
-    match &args.output {
-        Some(path) => write_atomically(path, &profile.to_bytes())?,
+    match &output {
+        Some(output) => output.write(&profile.to_bytes())?,
         None => std::io::stdout()
             .write_all(&profile.to_bytes())
             .context("cannot write the profile to stdout")?,
