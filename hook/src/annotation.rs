@@ -120,3 +120,33 @@ mod tests {
         }
     }
 }
+
+/// Whatever a pod author writes, the parser answers with a value or one-line error, never a
+/// panic, and what it accepts round-trips.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn never_panics_and_errors_are_one_line(value in "\\PC*|[ ;:ofi/\\n.\\\\]{0,40}") {
+            if let Err(e) = parse(&value) {
+                let msg = e.to_string();
+                prop_assert_eq!(msg.lines().count(), 1, "{}", msg);
+            }
+        }
+
+        #[test]
+        fn accepted_paths_round_trip(out in "/[a-z0-9._/-]{1,30}", inp in proptest::option::of("/[a-z0-9._/-]{1,30}")) {
+            let value = match &inp {
+                Some(i) => format!("of:{out};if:{i}"),
+                None => format!("of:{out}"),
+            };
+            let request = parse(&value).unwrap();
+            prop_assert_eq!(request.output, PathBuf::from(out.trim()));
+            prop_assert_eq!(request.input, inp.map(|i| PathBuf::from(i.trim())));
+        }
+    }
+}

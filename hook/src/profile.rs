@@ -360,3 +360,65 @@ mod tests {
         assert_eq!(p.as_json()["syscalls"], json!([]));
     }
 }
+
+/// The baseline comes from a file anyone creating a container may point at: reading and merging
+/// must turn every input into a profile or an error, never a panic.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z_]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("syscalls".to_owned()),
+                        Just("names".to_owned()),
+                        Just("architectures".to_owned()),
+                        Just("defaultErrnoRet".to_owned()),
+                        "[a-z]{1,8}"
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn reading_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("base.json");
+            std::fs::write(&path, &bytes).unwrap();
+            let _ = read_baseline(&path);
+        }
+
+        #[test]
+        fn merging_any_accepted_baseline_keeps_every_recorded_name(
+            baseline in json_value(),
+            names in prop::collection::btree_set("[a-z_]{1,10}", 0..8),
+        ) {
+            prop_assume!(check_shape(&baseline).is_ok());
+            let profile = Profile::extending(&baseline, names.iter().map(String::as_str), 38, Arch::NATIVE);
+            let doc = profile.as_json();
+            let rules = doc["syscalls"].as_array().unwrap();
+            let named = names_in_rules(rules);
+            for name in &names {
+                prop_assert!(named.contains(name.as_str()), "{} lost", name);
+            }
+            prop_assert_eq!(&doc["defaultAction"], "SCMP_ACT_ERRNO");
+            let _ = profile.to_bytes();
+        }
+    }
+}
