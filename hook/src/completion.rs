@@ -14,6 +14,10 @@ use std::{
 
 use rustix::fs::{flock, FlockOperation};
 
+/// The outcome of a tracer that died without a word.
+const DIED: &str = "error: the tracer died (killed?) before writing the profile; the output \
+                    path was left as it was, see the system log";
+
 /// Where the lock files live (tmpfs, cleared at boot).
 pub const RUN_DIR: &str = "/run/oci-seccomp-bpf-hook";
 
@@ -136,6 +140,12 @@ pub fn wait(dir: &Path, id: &str, timeout: Duration) -> Result<Option<String>, C
         Ok(_) => {
             let mut outcome = String::new();
             let _ = file.read_to_string(&mut outcome);
+            if outcome.is_empty() {
+                // The lock went with a tracer that left nothing: it was killed (SIGKILL, OOM).
+                // Its file is ours to clean up; the output path was never touched.
+                let _ = std::fs::remove_file(&path);
+                outcome = DIED.to_owned();
+            }
             Ok(Some(outcome))
         }
         Err(_) => Err(CompletionError::Timeout {
@@ -189,6 +199,35 @@ mod tests {
         let mut outcome = String::new();
         early.read_to_string(&mut outcome).unwrap();
         assert!(outcome.starts_with("error:"), "{outcome}");
+    }
+
+    /// A tracer killed with SIGKILL leaves an empty, unlocked file: the waiter returns at once
+    /// with an error and removes it.
+    #[test]
+    fn a_killed_tracer_is_reported_promptly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("killed");
+        std::fs::write(&path, b"").unwrap();
+        // -o: the lock stays with flock itself, not with the sleep it runs.
+        let mut holder = std::process::Command::new("flock")
+            .args(["-o", "-x"])
+            .arg(&path)
+            .args(["sleep", "2"])
+            .spawn()
+            .expect("flock(1) from util-linux");
+        std::thread::sleep(Duration::from_millis(200));
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        let started = std::time::Instant::now();
+        let outcome = wait(dir.path(), "killed", Duration::from_secs(10)).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            outcome
+                .as_deref()
+                .is_some_and(|o| o.contains("tracer died")),
+            "{outcome:?}"
+        );
+        assert!(!path.exists());
     }
 
     #[test]

@@ -196,6 +196,27 @@ impl Runc {
     }
 }
 
+impl Runc {
+    /// Like [`Engine::trace`], then `customise` edits the config (hooks included) before runc
+    /// runs it: for faults such as a failing second hook.
+    pub fn trace_with(
+        &self,
+        annotation: &str,
+        cmd: &[&str],
+        customise: impl FnOnce(&mut Value),
+    ) -> Output {
+        let hook = json!({ "path": hook_binary(), "args": ["oci-seccomp-bpf-hook", "-s"] });
+        self.run(cmd, |config| {
+            config["annotations"] = json!({ ANNOTATION: annotation });
+            config["hooks"] = json!({ "prestart": [hook.clone()], "poststop": [hook] });
+            if let Some(filter) = &self.trace_filter {
+                config["linux"]["seccomp"] = filter.clone();
+            }
+            customise(config);
+        })
+    }
+}
+
 impl Default for Runc {
     fn default() -> Self {
         Self::new()
@@ -208,14 +229,7 @@ impl Engine for Runc {
     }
 
     fn trace(&self, annotation: &str, cmd: &[&str]) -> Output {
-        let hook = json!({ "path": hook_binary(), "args": ["oci-seccomp-bpf-hook", "-s"] });
-        self.run(cmd, |config| {
-            config["annotations"] = json!({ ANNOTATION: annotation });
-            config["hooks"] = json!({ "prestart": [hook.clone()], "poststop": [hook] });
-            if let Some(filter) = &self.trace_filter {
-                config["linux"]["seccomp"] = filter.clone();
-            }
-        })
+        self.trace_with(annotation, cmd, |_| {})
     }
 
     fn enforce(&self, profile: &Path, cmd: &[&str]) -> Output {

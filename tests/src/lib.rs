@@ -100,7 +100,9 @@ pub fn busybox_rootfs(dir: &Path) -> PathBuf {
     }
     let busybox = which("busybox").expect("busybox is installed (apt-get install busybox-static)");
     std::fs::copy(&busybox, root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "ls", "mkdir", "true", "cat", "echo"] {
+    for applet in [
+        "sh", "ls", "mkdir", "true", "cat", "echo", "sleep", "unshare",
+    ] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
     root
@@ -120,4 +122,74 @@ pub fn allowed_names(path: &Path) -> (serde_json::Value, Vec<String>) {
         .filter_map(|n| n.as_str().map(str::to_owned))
         .collect();
     (json, names)
+}
+
+/// Installs `/bin/callnr` in `rootfs`: a static program that makes each syscall whose number
+/// it is given (all arguments 0), so a test can give every container a syscall of its own.
+pub fn install_syscall_helper(rootfs: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("callnr.c");
+    std::fs::write(
+        &source,
+        "#include <stdlib.h>\n#include <unistd.h>\n\
+         int main(int argc, char **argv) {\n\
+           for (int i = 1; i < argc; i++) syscall(atol(argv[i]), 0, 0, 0, 0, 0, 0);\n\
+           return 0;\n}\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(rootfs.join("bin/callnr"))
+        .arg(&source)
+        .status()
+        .expect("gcc runs");
+    assert!(
+        status.success(),
+        "gcc -static failed (is libc6-dev installed?)"
+    );
+}
+
+/// PIDs of running processes whose executable is the hook binary under test (tracers).
+pub fn hook_processes() -> Vec<i32> {
+    let hook = hook_binary().canonicalize().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == hook))
+        .collect()
+}
+
+/// The tracer holding `dir` open (the output directory of one container's profile).
+pub fn tracer_writing_into(dir: &Path) -> Option<i32> {
+    let dir = dir.canonicalize().ok()?;
+    hook_processes().into_iter().find(|pid| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == dir))
+    })
+}
+
+/// Names of the loaded BPF programs that are ours (names from the eBPF object).
+pub fn our_loaded_programs() -> Vec<String> {
+    const OURS: [&str; 5] = [
+        "sys_enter_raw",
+        "sys_enter_tp",
+        "empty_raw",
+        "empty_tp",
+        "task_exit",
+    ];
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .filter_map(|p| p.name_as_str().map(str::to_owned))
+        .filter(|name| OURS.contains(&name.as_str()))
+        .collect()
+}
+
+/// The native number of syscall `name`.
+pub fn syscall_number(name: &str) -> u32 {
+    name.parse::<syscalls::Sysno>()
+        .unwrap_or_else(|_| panic!("{name} is not a syscall here"))
+        .id() as u32
 }
