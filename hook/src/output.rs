@@ -50,6 +50,8 @@ const FORBIDDEN_FS: [(u64, &str); 9] = [
     (0x7363_6673, "securityfs"),
 ];
 
+const TEMP_PREFIX: &str = ".oci-seccomp-";
+
 /// An output file whose directory is held open.
 #[derive(Debug)]
 pub struct Output {
@@ -156,6 +158,7 @@ impl Output {
             path: self.path.clone(),
             source: e.into(),
         };
+        self.remove_stale_temps();
         let (tmp_name, file) = self.create_temp().map_err(io)?;
         let written = write_all(&file, bytes)
             .and_then(|()| rfs::fchmod(&file, Mode::from_raw_mode(0o644)))
@@ -168,13 +171,30 @@ impl Output {
         rfs::fsync(&self.dir).map_err(io)
     }
 
+    /// Temp files of writers killed mid-write (SIGKILL, OOM): their names carry the writer's
+    /// PID, and those whose writer is gone are removed, so a kill never leaves litter for good.
+    fn remove_stale_temps(&self) {
+        let listing = format!("/proc/self/fd/{}", self.dir.as_raw_fd());
+        let Ok(entries) = std::fs::read_dir(listing) else {
+            return;
+        };
+        for name in entries.flatten().map(|e| e.file_name()) {
+            let Some(pid) = temp_owner(&name) else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = rfs::unlinkat(&self.dir, &name, AtFlags::empty());
+            }
+        }
+    }
+
     fn create_temp(&self) -> Result<(OsString, OwnedFd), Errno> {
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let mut attempt = 0u32;
         loop {
             let name = OsString::from(format!(
-                ".oci-seccomp-{}-{}-{attempt}.tmp",
+                "{TEMP_PREFIX}{}-{}-{attempt}.tmp",
                 std::process::id(),
                 nanos()
             ));
@@ -185,6 +205,13 @@ impl Output {
             }
         }
     }
+}
+
+/// The PID in a temp file name made by [`Output::create_temp`].
+fn temp_owner(name: &std::ffi::OsStr) -> Option<u32> {
+    let name = name.to_str()?;
+    let rest = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(".tmp")?;
+    rest.split('-').next()?.parse().ok()
 }
 
 fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> Result<(), Errno> {

@@ -210,3 +210,21 @@ fn disk_full_keeps_the_previous_file_and_leaves_no_temp() {
     assert_eq!(content, b"previous");
     assert_eq!(temps, 0);
 }
+
+/// A writer killed mid-write leaves its temp file; the next write removes it (its PID is
+/// gone) but not one of a writer still running.
+#[test]
+fn temp_files_of_dead_writers_are_removed_by_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    // PIDs never exceed 2^22, so this writer cannot be alive.
+    let dead = dir.path().join(".oci-seccomp-999999999-1-0.tmp");
+    let alive = dir
+        .path()
+        .join(format!(".oci-seccomp-{}-1-0.tmp", std::process::id()));
+    std::fs::write(&dead, b"partial").unwrap();
+    std::fs::write(&alive, b"in progress").unwrap();
+    write_atomically(&dir.path().join("p.json"), b"{}").unwrap();
+    assert!(!dead.exists());
+    assert!(alive.exists());
+    assert_eq!(temps_in(dir.path()), 1);
+}
