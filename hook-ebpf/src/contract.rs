@@ -19,6 +19,10 @@ pub const PROG_EMPTY_TRACEPOINT: &str = "empty_tp";
 /// Raw tracepoint program on `sched_process_exit`: bumps [`MAP_EXITS`] (see [`Verdict`]).
 pub const PROG_TASK_EXIT: &str = "task_exit";
 pub const EXIT_TRACEPOINT_NAME: &str = "sched_process_exit";
+/// Raw tracepoint program on `sched_process_fork`: children of nesting tasks join
+/// [`MAP_DESCENDANTS`].
+pub const PROG_TASK_FORK: &str = "task_fork";
+pub const FORK_TRACEPOINT_NAME: &str = "sched_process_fork";
 
 /// The kernel tracepoint both programs attach to.
 pub const TRACEPOINT_CATEGORY: &str = "raw_syscalls";
@@ -46,14 +50,32 @@ pub const MAP_VERDICT: &str = "VERDICT";
 /// (the task's `pt_regs` or `task_struct` address) are 8-byte aligned, so bit 0 is free.
 pub const VERDICT_INSIDE: u64 = 1;
 
+/// Nested PID namespaces (`unshare -pf` inside the container): their tasks fail the namespace
+/// check, yet descend from the container and belong in its profile. A task of the container
+/// that calls `unshare`/`clone`/`clone3` with `CLONE_NEWPID`, or `setns`, is put in
+/// [`MAP_NESTING`]; every child of a task in either map is put in [`MAP_DESCENDANTS`]
+/// (by `task_struct` address), and both forget a task when it exits. Hash maps of `u64 -> u8`.
+pub const MAP_NESTING: &str = "NESTING";
+pub const MAP_DESCENDANTS: &str = "DESCENDANTS";
+/// Sizes: tasks that created PID namespaces, and live tasks below them. Preallocated kernel
+/// memory, about 64 bytes an entry, per traced container.
+pub const NESTING_SLOTS: u32 = 256;
+pub const DESCENDANT_SLOTS: u32 = 4096;
+pub const CLONE_NEWPID: u64 = 0x2000_0000;
+
 /// Read-only global `[u64; MARKER_COUNT]`: the native numbers of the syscalls that open the
-/// record window (indices below). Set by userspace, which knows the architecture.
+/// record window or may nest a PID namespace (indices below). Set by userspace, which knows
+/// the architecture.
 pub const GLOBAL_MARKERS: &str = "MARKERS";
-pub const MARKER_COUNT: usize = 4;
+pub const MARKER_COUNT: usize = 8;
 pub const MARKER_PRCTL: usize = 0;
 pub const MARKER_SECCOMP: usize = 1;
 pub const MARKER_EXECVE: usize = 2;
 pub const MARKER_EXECVEAT: usize = 3;
+pub const MARKER_UNSHARE: usize = 4;
+pub const MARKER_CLONE: usize = 5;
+pub const MARKER_CLONE3: usize = 6;
+pub const MARKER_SETNS: usize = 7;
 /// The window opens at the seccomp filter install, `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
 /// prog)` (runc 1.1) or `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)` with a non-NULL prog
 /// (libseccomp's feature probes pass NULL, long before pivot_root), or else at the first execve.

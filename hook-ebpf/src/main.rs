@@ -11,9 +11,12 @@
 
 use aya_ebpf::{
     bindings::bpf_pidns_info,
-    helpers::{bpf_get_current_task, bpf_get_ns_current_pid_tgid, bpf_probe_read_kernel},
+    helpers::{
+        bpf_get_current_task, bpf_get_ns_current_pid_tgid, bpf_probe_read_kernel,
+        bpf_probe_read_user,
+    },
     macros::{map, raw_tracepoint, tracepoint},
-    maps::{Array, PerCpuArray},
+    maps::{Array, HashMap, PerCpuArray},
     programs::{RawTracePointContext, TracePointContext},
     EbpfContext,
 };
@@ -21,9 +24,10 @@ use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
 use aya_log_ebpf::warn;
 use hook_ebpf::contract::{
-    Seen, Verdict, MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP,
-    PR_SET_SECCOMP, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, STATE_RECORDING, SYSCALL_SLOTS,
-    VERDICT_INSIDE,
+    Seen, Verdict, CLONE_NEWPID, DESCENDANT_SLOTS, MARKER_CLONE, MARKER_CLONE3, MARKER_COUNT,
+    MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, MARKER_SETNS, MARKER_UNSHARE,
+    NESTING_SLOTS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, STATE_RECORDING,
+    SYSCALL_SLOTS, VERDICT_INSIDE,
 };
 
 /// The target PID namespace, written by the loader (`contract::GLOBAL_PIDNS_*`).
@@ -50,6 +54,12 @@ static EXITS: Array<u64> = Array::with_max_entries(1, 0);
 
 #[map]
 static VERDICT: PerCpuArray<Verdict> = PerCpuArray::with_max_entries(1, 0);
+
+#[map]
+static NESTING: HashMap<u64, u8> = HashMap::with_max_entries(NESTING_SLOTS, 0);
+
+#[map]
+static DESCENDANTS: HashMap<u64, u8> = HashMap::with_max_entries(DESCENDANT_SLOTS, 0);
 
 #[map]
 static OUT_OF_RANGE: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
@@ -95,9 +105,31 @@ pub fn empty_tp(_ctx: TracePointContext) -> i32 {
     0
 }
 
+/// Children of nesting tasks and of their descendants belong to the container even in another
+/// PID namespace (`contract::MAP_NESTING`). Runs in the parent: TP_PROTO(parent, child).
+#[raw_tracepoint(tracepoint = "sched_process_fork")]
+pub fn task_fork(ctx: RawTracePointContext) -> i32 {
+    let parent = unsafe { bpf_get_current_task() };
+    let nesting = unsafe { NESTING.get(parent).is_some() || DESCENDANTS.get(parent).is_some() };
+    if nesting {
+        let child: u64 = ctx.arg(1);
+        if DESCENDANTS.insert(child, 1, 0).is_err() {
+            warn!(
+                &ctx,
+                "too many tasks in nested PID namespaces; a child is not recorded"
+            );
+        }
+    }
+    0
+}
+
 /// Counts task exits for [`Verdict`]: an exit is what lets another task reuse an identity.
+/// Also forgets the task in the nesting maps, for the same reason.
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn task_exit(_ctx: RawTracePointContext) -> i32 {
+    let task = unsafe { bpf_get_current_task() };
+    let _ = DESCENDANTS.remove(task);
+    let _ = NESTING.remove(task);
     if let Some(exits) = EXITS.get_ptr_mut(0) {
         // An atomic add: two exits on two CPUs must both move the count.
         // `AtomicU64::fetch_add` is not offered on this target; the intrinsic with its result
@@ -116,6 +148,7 @@ fn record<C: EbpfContext>(ctx: &C, nr: i64, arg: impl Fn(usize) -> u64) -> i32 {
     let Some(state) = STATE.get_ptr_mut(0) else {
         return 0;
     };
+    note_nesting(nr as u64, &arg);
     if unsafe { *state } != STATE_RECORDING {
         if !opens_window(nr as u64, arg) {
             return 0;
@@ -130,6 +163,27 @@ fn record<C: EbpfContext>(ctx: &C, nr: i64, arg: impl Fn(usize) -> u64) -> i32 {
         count_out_of_range(ctx, nr);
     }
     0
+}
+
+/// Puts the current task in `NESTING` when `nr` may give it children in another PID namespace.
+#[inline(never)]
+fn note_nesting(nr: u64, arg: &impl Fn(usize) -> u64) {
+    let marker = |i: usize| unsafe { core::ptr::read_volatile(&MARKERS[i]) };
+    let flags = if nr == marker(MARKER_UNSHARE) || nr == marker(MARKER_CLONE) {
+        arg(0)
+    } else if nr == marker(MARKER_CLONE3) {
+        // clone3(struct clone_args *args, size): `flags` is the struct's first field.
+        unsafe { bpf_probe_read_user(arg(0) as *const u64) }.unwrap_or(CLONE_NEWPID)
+    } else if nr == marker(MARKER_SETNS) {
+        // Any setns may be into a PID namespace (nstype 0 means "whatever the fd is").
+        CLONE_NEWPID
+    } else {
+        return;
+    };
+    if flags & CLONE_NEWPID != 0 {
+        let task = unsafe { bpf_get_current_task() };
+        let _ = NESTING.insert(task, 1, 0);
+    }
 }
 
 /// True for the syscall that ends the runtime's set-up: the seccomp filter install, or the
@@ -154,21 +208,28 @@ fn opens_window(nr: u64, arg: impl Fn(usize) -> u64) -> bool {
 #[inline(always)]
 fn in_target_namespace(task: u64) -> bool {
     let Some(exits) = EXITS.get_ptr(0) else {
-        return namespace_check();
+        return namespace_check() || descends_from_target();
     };
     // Read before checking: an exit during the check makes the memo stale at once.
     let exits = unsafe { core::ptr::read_volatile(exits) };
     let Some(memo) = VERDICT.get_ptr_mut(0) else {
-        return namespace_check();
+        return namespace_check() || descends_from_target();
     };
     let memo = unsafe { &mut *memo };
     if memo.task & !VERDICT_INSIDE == task && memo.exits == exits {
         return memo.task & VERDICT_INSIDE != 0;
     }
-    let inside = namespace_check();
+    let inside = namespace_check() || descends_from_target();
     memo.task = task | if inside { VERDICT_INSIDE } else { 0 };
     memo.exits = exits;
     inside
+}
+
+/// Only asked when the namespace check fails, i.e. once per task per CPU memo.
+#[inline(always)]
+fn descends_from_target() -> bool {
+    let task = unsafe { bpf_get_current_task() };
+    unsafe { DESCENDANTS.get(task).is_some() }
 }
 
 #[inline(always)]

@@ -155,13 +155,14 @@ impl Recorder {
         let log_forwarder = spawn_log_forwarder(&mut ebpf);
         timings.object = lap(&mut clock);
         if program == Program::Recorder {
-            // Before the recorder: its per-CPU memo is only sound while exits are counted.
-            attach_raw(
-                &mut ebpf,
-                contract::PROG_TASK_EXIT,
-                contract::EXIT_TRACEPOINT_NAME,
-                &mut timings,
-            )?;
+            // Before the recorder: its per-CPU memo is only sound while exits are counted,
+            // and a child forked in between would escape the nesting maps.
+            for (name, tracepoint) in [
+                (contract::PROG_TASK_EXIT, contract::EXIT_TRACEPOINT_NAME),
+                (contract::PROG_TASK_FORK, contract::FORK_TRACEPOINT_NAME),
+            ] {
+                attach_raw(&mut ebpf, name, tracepoint, &mut timings)?;
+            }
         }
         attach_program(&mut ebpf, program.name(point), point, &mut timings)?;
         Ok(Self {
@@ -227,6 +228,10 @@ fn marker_numbers(arch: Arch) -> [u64; contract::MARKER_COUNT] {
         (contract::MARKER_SECCOMP, "seccomp"),
         (contract::MARKER_EXECVE, "execve"),
         (contract::MARKER_EXECVEAT, "execveat"),
+        (contract::MARKER_UNSHARE, "unshare"),
+        (contract::MARKER_CLONE, "clone"),
+        (contract::MARKER_CLONE3, "clone3"),
+        (contract::MARKER_SETNS, "setns"),
     ] {
         if let Some(nr) = arch.syscall_number(name) {
             markers[index] = u64::from(nr);
@@ -347,6 +352,7 @@ mod tests {
             contract::PROG_EMPTY_RAW_TRACEPOINT,
             contract::PROG_EMPTY_TRACEPOINT,
             contract::PROG_TASK_EXIT,
+            contract::PROG_TASK_FORK,
         ] {
             assert!(obj.programs.contains_key(name), "program {name} missing");
         }
@@ -359,6 +365,13 @@ mod tests {
         assert_eq!(
             verdict.value_size() as usize,
             std::mem::size_of::<Verdict>()
+        );
+        for name in [contract::MAP_NESTING, contract::MAP_DESCENDANTS] {
+            assert_eq!(obj.maps[name].key_size(), 8, "{name}: task_struct address");
+        }
+        assert_eq!(
+            obj.maps[contract::MAP_DESCENDANTS].max_entries(),
+            contract::DESCENDANT_SLOTS
         );
         let exits = &obj.maps[contract::MAP_EXITS];
         assert_eq!(exits.value_size() as usize, std::mem::size_of::<u64>());

@@ -145,3 +145,42 @@ fn podman_allowed_output_dir_bounds_the_profile_path() {
     assert!(!p.rootfs().join("started").exists(), "the container ran");
     assert!(!outside.exists());
 }
+
+/// A workload that nests a PID namespace (`unshare -pf` in the container): the nested
+/// process's syscalls belong to the container's profile.
+#[test]
+fn podman_nested_pid_namespace_is_recorded() {
+    if !e2e::privileged_with(
+        "podman_nested_pid_namespace_is_recorded",
+        &["podman", "runc", "busybox", "gcc"],
+    ) {
+        return;
+    }
+    let p = Podman::new();
+    e2e::install_syscall_helper(p.rootfs());
+    let profile = p.scratch_path("nested.json");
+    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+    // getcpu: made by nothing else here (see tests/many.rs), so only the nested process.
+    let nr = e2e::syscall_number("getcpu").to_string();
+    let out = p.run(
+        &[
+            "--rm",
+            "--cap-add",
+            "SYS_ADMIN",
+            "--annotation",
+            &annotation,
+        ],
+        &["/bin/unshare", "-p", "-f", "/bin/callnr", &nr],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, names) = e2e::allowed_names(&profile);
+    assert!(names.iter().any(|n| n == "unshare"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "getcpu"),
+        "the nested process was not recorded: {names:?}"
+    );
+}
