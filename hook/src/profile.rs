@@ -329,7 +329,7 @@ mod tests {
     }
 
     #[test]
-    fn fifo_directory_and_huge_files_are_refused_without_hanging() {
+    fn fifo_device_directory_and_huge_files_are_refused_without_hanging() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from(0o600)).unwrap();
@@ -338,6 +338,11 @@ mod tests {
             .to_string()
             .contains("regular file"));
         assert!(read_baseline(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("regular file"));
+        // A device: /dev/zero would never end; it is refused before any read.
+        assert!(read_baseline(Path::new("/dev/zero"))
             .unwrap_err()
             .to_string()
             .contains("regular file"));

@@ -63,12 +63,12 @@ pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
     report.add("2 attach", "parse object, create maps", "ms", object, all);
     report.add(
         "2 attach",
-        "program load (verifier), 2 programs",
+        "program load (verifier), 3 programs",
         "ms",
         verify,
         all,
     );
-    report.add("2 attach", "attach, 2 links", "ms", attach, all);
+    report.add("2 attach", "attach, 3 links", "ms", attach, all);
     drop(held);
     Ok(())
 }
