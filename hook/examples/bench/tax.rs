@@ -173,9 +173,11 @@ pub fn measure(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()
     let file = CString::new(small_file.as_os_str().as_encoded_bytes())?;
     let configs = [Attached::Nothing, Attached::Empty, Attached::Ours];
     let mut cells = vec![Cell::default(); configs.len()];
-    for _ in 0..plan.rounds {
-        for (config, cell) in configs.iter().zip(cells.iter_mut()) {
-            let _attached = attach_n(*config, &[server.target])?;
+    for round in 0..plan.rounds {
+        // A B C, then C B A: a drift of the machine within a round hits every variant alike.
+        for c in in_round_order(round, configs.len()) {
+            let (config, cell) = (configs[c], &mut cells[c]);
+            let _attached = attach_n(config, &[server.target])?;
             for (w, workload) in Workload::ALL.iter().enumerate() {
                 let n = workload.iterations(plan);
                 cell.0[w][0].push(run_loop(*workload, n, &file));
@@ -238,13 +240,11 @@ pub fn scaling(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()
     // [n index][config: nothing, empty, ours][place]
     let empty = || -> [[Samples; 2]; 3] { Default::default() };
     let mut samples: Vec<_> = plan.scaling.iter().map(|_| empty()).collect();
-    for _ in 0..plan.rounds {
+    let configs = [Attached::Nothing, Attached::Empty, Attached::Ours];
+    for round in 0..plan.rounds {
         for (i, &n) in plan.scaling.iter().enumerate() {
-            for (c, config) in [Attached::Nothing, Attached::Empty, Attached::Ours]
-                .iter()
-                .enumerate()
-            {
-                let _attached = attach_n(*config, &targets[..n])?;
+            for c in in_round_order(round, configs.len()) {
+                let _attached = attach_n(configs[c], &targets[..n])?;
                 samples[i][c][0].push(run_loop(Workload::Getppid, n_calls, &file));
                 samples[i][c][1].push(server.run(Workload::Getppid, n_calls)?);
             }
@@ -265,6 +265,16 @@ pub fn scaling(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()
     }
     drop(held);
     Ok(())
+}
+
+/// Indices `0..n`, reversed on odd rounds.
+fn in_round_order(round: usize, n: usize) -> Vec<usize> {
+    let forward = 0..n;
+    if round % 2 == 0 {
+        forward.collect()
+    } else {
+        forward.rev().collect()
+    }
 }
 
 /// Attaches `config` once per target namespace; everything detaches when the value drops.
