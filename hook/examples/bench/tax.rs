@@ -270,7 +270,7 @@ pub fn scaling(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()
 /// Indices `0..n`, reversed on odd rounds.
 fn in_round_order(round: usize, n: usize) -> Vec<usize> {
     let forward = 0..n;
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         forward.collect()
     } else {
         forward.rev().collect()
