@@ -12,15 +12,12 @@ use osbh::{
 };
 
 use crate::{
-    report::{Report, Samples},
+    report::{ms_since, Report, Samples},
     Plan,
 };
 
+/// Needs a tokio runtime entered (recorders forward their logs on it).
 pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let _enter = runtime.enter();
     let held = launch::spawn_gated(&["/bin/true".into()])?;
     let target = PidNamespace::of_pid(held.pid())?;
     let [mut aya_default, mut loader, mut object, mut verify, mut attach, mut total] =
@@ -71,8 +68,4 @@ pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
     report.add("2 attach", "attach, 3 links", "ms", attach, all);
     drop(held);
     Ok(())
-}
-
-fn ms_since(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() * 1000.0
 }

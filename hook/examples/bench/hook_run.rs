@@ -21,7 +21,7 @@ use serde_json::json;
 use std::os::fd::OwnedFd;
 
 use crate::{
-    report::{Report, Samples},
+    report::{ms_since, Report, Samples},
     Plan,
 };
 
@@ -36,18 +36,21 @@ struct Figures {
     write_only_ms: Samples,
 }
 
-pub fn measure(plan: &Plan, report: &mut Report, hook: &Path, dir: &Path) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let _enter = runtime.enter();
+/// Needs `runtime` entered (the released init is waited on through it).
+pub fn measure(
+    plan: &Plan,
+    report: &mut Report,
+    runtime: &tokio::runtime::Runtime,
+    hook: &Path,
+    dir: &Path,
+) -> Result<()> {
     let mut figures = Figures::default();
     for run in 0..plan.hook_runs {
         // Interleaved: the process-start floor, then the hook.
         let (ms, rss) = timed(Command::new(hook).arg("--version"), None)?;
         figures.version_ms.push(ms);
         figures.version_rss.push(rss);
-        one_hook_run(&runtime, hook, dir, run, &mut figures)?;
+        one_hook_run(runtime, hook, dir, run, &mut figures)?;
     }
     let f = &figures;
     let version = Some(("--version", &f.version_ms));
@@ -255,10 +258,6 @@ fn reap(pid: i32) -> Result<()> {
         bail!("the tracer ended with status {status:#x}; see the system log");
     }
     Ok(())
-}
-
-fn ms_since(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() * 1000.0
 }
 
 pub fn scratch_dir() -> Result<PathBuf> {

@@ -64,16 +64,15 @@ fn main() -> Result<()> {
     std::fs::write(&small_file, [b'x'; 64])?;
 
     let mut report = report::Report::default();
+    // One runtime for the whole run: recorders and released processes wait on pidfds through it.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    hook_run::measure(&plan, &mut report, &hook, &dir)?;
+    let _enter = runtime.enter();
+    hook_run::measure(&plan, &mut report, &runtime, &hook, &dir)?;
     attach::measure(&plan, &mut report)?;
-    {
-        let _enter = runtime.enter();
-        tax::measure(&plan, &mut report, &small_file)?;
-        tax::scaling(&plan, &mut report, &small_file)?;
-    }
+    tax::measure(&plan, &mut report, &small_file)?;
+    tax::scaling(&plan, &mut report, &small_file)?;
     let header = machine();
     println!("{}\n", describe(&header, quick));
     print!("{}", report.markdown());

@@ -5,6 +5,11 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+/// Milliseconds since `start`, the unit of the timing figures.
+pub fn ms_since(start: std::time::Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
 /// Samples of one quantity, one per repeat.
 #[derive(Debug, Clone, Default)]
 pub struct Samples(pub Vec<f64>);
