@@ -208,21 +208,27 @@ fn opens_window(nr: u64, arg: impl Fn(usize) -> u64) -> bool {
 #[inline(always)]
 fn in_target_namespace(task: u64) -> bool {
     let Some(exits) = EXITS.get_ptr(0) else {
-        return namespace_check() || descends_from_target();
+        return uncached_check();
     };
     // Read before checking: an exit during the check makes the memo stale at once.
     let exits = unsafe { core::ptr::read_volatile(exits) };
     let Some(memo) = VERDICT.get_ptr_mut(0) else {
-        return namespace_check() || descends_from_target();
+        return uncached_check();
     };
     let memo = unsafe { &mut *memo };
     if memo.task & !VERDICT_INSIDE == task && memo.exits == exits {
         return memo.task & VERDICT_INSIDE != 0;
     }
-    let inside = namespace_check() || descends_from_target();
+    let inside = uncached_check();
     memo.task = task | if inside { VERDICT_INSIDE } else { 0 };
     memo.exits = exits;
     inside
+}
+
+/// The answer the memo keeps: in the target namespace, or below it through a nesting task.
+#[inline(always)]
+fn uncached_check() -> bool {
+    namespace_check() || descends_from_target()
 }
 
 /// Only asked when the namespace check fails, i.e. once per task per CPU memo.
