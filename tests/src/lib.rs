@@ -193,3 +193,20 @@ pub fn syscall_number(name: &str) -> u32 {
         .unwrap_or_else(|_| panic!("{name} is not a syscall here"))
         .id() as u32
 }
+
+/// Asks `probe` every 20 ms until it answers `Some`, for at most `timeout`.
+pub fn poll_until<T>(
+    timeout: std::time::Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return Some(value);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -34,17 +34,10 @@ fn killed_tracer_leaves_the_previous_profile_and_the_next_run_works() {
     let started = Instant::now();
     let killed = std::thread::scope(|scope| {
         let run = scope.spawn(|| p.run(&["--rm", "--annotation", &annotation], &["sleep", "2"]));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let tracer = loop {
-            if let Some(pid) = e2e::tracer_writing_into(out_dir.path()) {
-                break Some(pid);
-            }
-            if Instant::now() > deadline {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let tracer = tracer.expect("the tracer holds the output directory open");
+        let tracer = e2e::poll_until(Duration::from_secs(10), || {
+            e2e::tracer_writing_into(out_dir.path())
+        })
+        .expect("the tracer holds the output directory open");
         rustix::process::kill_process(
             rustix::process::Pid::from_raw(tracer).unwrap(),
             rustix::process::Signal::KILL,
@@ -92,10 +85,11 @@ fn container_killed_before_it_starts_ends_the_tracer_promptly() {
     );
     assert!(!out.status.success(), "runc must fail on the second hook");
     assert!(!r.rootfs().join("started").exists(), "the container ran");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while e2e::tracer_writing_into(r.scratch()).is_some() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    e2e::poll_until(Duration::from_secs(5), || {
+        e2e::tracer_writing_into(r.scratch())
+            .is_none()
+            .then_some(())
+    });
     assert_eq!(
         e2e::tracer_writing_into(r.scratch()),
         None,

@@ -73,10 +73,9 @@ fn twenty_containers_at_once_each_get_only_their_own_syscall_and_leave_nothing()
     }
     // podman returns after poststop, which waits for each tracer's profile; the tracers then
     // exit at once. Nothing of ours may stay behind.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !e2e::hook_processes().is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    e2e::poll_until(std::time::Duration::from_secs(5), || {
+        e2e::hook_processes().is_empty().then_some(())
+    });
     assert_eq!(
         e2e::hook_processes(),
         Vec::<i32>::new(),
