@@ -35,6 +35,12 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub allowed_output_dir: Vec<PathBuf>,
 
+    /// Hook mode: also accept if: baselines inside DIR that not every user may read
+    /// (repeatable). Elsewhere a baseline must be world-readable: its content ends up in a
+    /// file the requester chooses
+    #[arg(long, value_name = "DIR")]
+    pub allowed_input_dir: Vec<PathBuf>,
+
     /// Log level: error, warn, info, debug or trace (stderr: warn, syslog: info by default)
     #[arg(
         long,

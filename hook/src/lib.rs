@@ -10,12 +10,14 @@
 #[path = "../../hook-ebpf/src/contract.rs"]
 pub mod contract;
 
+pub mod allowed;
 pub mod annotation;
+pub mod baseline;
 pub mod cli;
-pub mod completion;
 pub mod detach;
 pub mod launch;
 pub mod loader;
+pub mod outcome;
 pub mod output;
 pub mod pidns;
 pub mod profile;

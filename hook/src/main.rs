@@ -20,6 +20,7 @@ fn main() {
             errno: cli.errno,
             log_level: cli.log_level,
             allowed_output_dirs: cli.allowed_output_dir,
+            allowed_input_dirs: cli.allowed_input_dir,
         }),
         None => {
             let _ = cli::Cli::command().print_help();

@@ -17,6 +17,7 @@ use std::{
     path::{Component, Path, PathBuf},
 };
 
+use crate::allowed::{real_path, AllowedDirs};
 use rustix::{
     fs::{self as rfs, AtFlags, FileType, Mode, OFlags},
     io::Errno,
@@ -61,9 +62,9 @@ pub struct Output {
 }
 
 impl Output {
-    /// Checks `path` and opens its directory. `allowed` (canonical directories) limits where
-    /// profiles may go; empty means anywhere not refused otherwise.
-    pub fn open(path: &Path, allowed: &[PathBuf]) -> Result<Self, OutputError> {
+    /// Checks `path` and opens its directory. `allowed` limits where profiles may go; empty
+    /// means anywhere not refused otherwise.
+    pub fn open(path: &Path, allowed: &AllowedDirs) -> Result<Self, OutputError> {
         let refuse = |reason: String| OutputError::Refused {
             path: path.to_owned(),
             reason,
@@ -115,42 +116,47 @@ impl Output {
         }
     }
 
-    fn check_allowed(&self, allowed: &[PathBuf]) -> Result<(), String> {
+    fn check_allowed(&self, allowed: &AllowedDirs) -> Result<(), String> {
         if allowed.is_empty() {
             return Ok(());
         }
-        // Where the directory really is, symlinks resolved by the kernel at open time.
-        let real = std::fs::read_link(format!("/proc/self/fd/{}", self.dir.as_raw_fd()))
-            .map_err(|e| format!("cannot resolve its directory: {e}"))?;
-        if allowed.iter().any(|a| real.starts_with(a)) {
+        let real =
+            real_path(&self.dir).map_err(|e| format!("cannot resolve its directory: {e}"))?;
+        if allowed.contains(&real) {
             return Ok(());
         }
-        let list: Vec<String> = allowed.iter().map(|a| a.display().to_string()).collect();
         Err(format!(
-            "its directory {} is outside the allowed output directories ({}) set by the administrator",
+            "its directory {} is outside the allowed output directories {} set by the administrator",
             real.display(),
-            list.join(", ")
+            allowed.describe()
         ))
     }
 
-    /// The final component: absent, or a regular file (never a symlink).
-    fn check_target(&self) -> Result<(), String> {
+    /// The final component: absent, or a regular file (never a symlink), whose owner and
+    /// mode a rewrite keeps.
+    fn check_target(&self) -> Result<Option<Ownership>, String> {
         match rfs::statat(&self.dir, &self.name, AtFlags::SYMLINK_NOFOLLOW) {
-            Err(Errno::NOENT) => Ok(()),
+            Err(Errno::NOENT) => Ok(None),
             Err(e) => Err(e.to_string()),
             Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
-                FileType::RegularFile => Ok(()),
+                FileType::RegularFile => Ok(Some(Ownership {
+                    uid: stat.st_uid,
+                    gid: stat.st_gid,
+                    // Permission bits only: no set-id bit survives a rewrite by root.
+                    mode: stat.st_mode & 0o777,
+                })),
                 FileType::Symlink => Err("it is a symbolic link; name the real file".into()),
                 other => Err(format!("it exists and is not a regular file ({other:?})")),
             },
         }
     }
 
-    /// Temp file in the held directory, fsync, mode 0644, rename over the name, fsync the
-    /// directory. Readers see the old file or the whole new one; on any failure the temp file
-    /// is removed and the old file is untouched.
+    /// Temp file in the held directory, fsync, rename over the name, fsync the directory.
+    /// A new file is the writer's (root:root) with mode 0644; a rewrite keeps the old file's
+    /// owner, group and mode. Readers see the old file or the whole new one; on any failure
+    /// the temp file is removed and the old file is untouched.
     pub fn write(&self, bytes: &[u8]) -> Result<(), OutputError> {
-        self.check_target().map_err(|reason| OutputError::Refused {
+        let existing = self.check_target().map_err(|reason| OutputError::Refused {
             path: self.path.clone(),
             reason,
         })?;
@@ -161,7 +167,7 @@ impl Output {
         self.remove_stale_temps();
         let (tmp_name, file) = self.create_temp().map_err(io)?;
         let written = write_all(&file, bytes)
-            .and_then(|()| rfs::fchmod(&file, Mode::from_raw_mode(0o644)))
+            .and_then(|()| take_ownership(&file, existing))
             .and_then(|()| rfs::fsync(&file))
             .and_then(|()| rfs::renameat(&self.dir, &tmp_name, &self.dir, &self.name));
         if let Err(e) = written {
@@ -207,6 +213,25 @@ impl Output {
     }
 }
 
+/// Owner, group and permission bits of a file being replaced.
+#[derive(Debug, Clone, Copy)]
+struct Ownership {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+}
+
+/// Gives the new file the old one's owner and mode, or 0644 (owner: the writer) when new.
+fn take_ownership(file: &OwnedFd, existing: Option<Ownership>) -> Result<(), Errno> {
+    let Some(old) = existing else {
+        return rfs::fchmod(file, Mode::from_raw_mode(0o644));
+    };
+    let (uid, gid) = (rfs::Uid::from_raw(old.uid), rfs::Gid::from_raw(old.gid));
+    rfs::fchown(file, Some(uid), Some(gid))?;
+    // After the chown, which clears set-id bits: the mode is the last word.
+    rfs::fchmod(file, Mode::from_raw_mode(old.mode))
+}
+
 /// The PID in a temp file name made by [`Output::create_temp`].
 fn temp_owner(name: &std::ffi::OsStr) -> Option<u32> {
     let name = name.to_str()?;
@@ -241,17 +266,7 @@ fn parent_dir(path: &Path) -> &Path {
 
 /// Checks and writes in one go (for `record`, where nobody else controls the path).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    Output::open(path, &[])?.write(bytes)
-}
-
-/// Canonical forms of `--allowed-output-dir` values; each must exist.
-pub fn canonical_dirs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, OutputError> {
-    dirs.iter()
-        .map(|d| match std::fs::canonicalize(d) {
-            Ok(real) if real.is_dir() => Ok(real),
-            _ => Err(OutputError::MissingDir(d.clone())),
-        })
-        .collect()
+    Output::open(path, &AllowedDirs::default())?.write(bytes)
 }
 
 #[cfg(test)]

@@ -3,13 +3,7 @@
 //! The same document works as a containers-common profile (`--security-opt seccomp=FILE`) and
 //! as the `linux.seccomp` object of an OCI runtime `config.json`.
 
-use std::{
-    collections::BTreeSet,
-    fs::File,
-    io::Read,
-    os::unix::fs::OpenOptionsExt,
-    path::{Path, PathBuf},
-};
+use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
@@ -26,85 +20,6 @@ pub const DEFAULT_ERRNO: u32 = 38;
 /// and a profile missing either one crashed runc when enforced. (Kubernetes' Security Profiles
 /// Operator merges whole runtime base profiles into recordings for the same reason.)
 pub const RUNTIME_FLOOR: &[&str] = &["futex", "rt_sigreturn"];
-
-/// A baseline larger than this is refused: real profiles are tens of KiB.
-pub const MAX_BASELINE_BYTES: u64 = 1 << 20;
-
-#[derive(Debug, thiserror::Error)]
-pub enum BaselineError {
-    #[error("cannot read the baseline profile {path}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    // Position only: a message must never echo the file's content.
-    #[error("the baseline profile {path} is not valid JSON ({category} error at line {line}, column {column})")]
-    Json {
-        path: PathBuf,
-        category: &'static str,
-        line: usize,
-        column: usize,
-    },
-    #[error("the baseline profile {path} is not a seccomp profile: {problem}")]
-    Shape {
-        path: PathBuf,
-        problem: &'static str,
-    },
-}
-
-/// Reads and checks a baseline (`if:`) profile: a regular file of at most 1 MiB holding a JSON
-/// object whose `syscalls`, if present, is an array of objects.
-pub fn read_baseline(path: &Path) -> Result<Value, BaselineError> {
-    let read_err = |source| BaselineError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let shape = |problem| BaselineError::Shape {
-        path: path.to_owned(),
-        problem,
-    };
-    // O_NONBLOCK: opening a FIFO must not hang the hook (and the container start with it).
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(read_err)?;
-    let meta = file.metadata().map_err(read_err)?;
-    if !meta.is_file() {
-        return Err(shape("it is not a regular file"));
-    }
-    if meta.len() > MAX_BASELINE_BYTES {
-        return Err(shape("it is larger than 1 MiB"));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_BASELINE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| BaselineError::Json {
-        path: path.to_owned(),
-        category: match e.classify() {
-            serde_json::error::Category::Eof => "unexpected end",
-            serde_json::error::Category::Syntax => "syntax",
-            _ => "data",
-        },
-        line: e.line(),
-        column: e.column(),
-    })?;
-    check_shape(&value).map_err(shape)?;
-    Ok(value)
-}
-
-fn check_shape(value: &Value) -> Result<(), &'static str> {
-    let object = value
-        .as_object()
-        .ok_or("the top level is not a JSON object")?;
-    match object.get("syscalls") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::Array(rules)) if rules.iter().all(Value::is_object) => Ok(()),
-        Some(_) => Err("\"syscalls\" is not an array of rule objects"),
-    }
-}
 
 /// A seccomp profile document.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,8 +48,8 @@ impl Profile {
     /// `baseline` extended with the recorded `names`: every baseline rule is kept as it is (all
     /// fields, known or not); names no baseline rule mentions are allowed in one added rule, so
     /// a syscall the baseline blocks stays blocked. The default action becomes SCMP_ACT_ERRNO
-    /// (a recording is an allow-list), `defaultErrnoRet` is kept or set to `errno`, and the
-    /// native architecture is added to `architectures` when missing.
+    /// (a recording is an allow-list), `defaultErrnoRet` is kept or set to `errno`, and `arch`
+    /// is made sure to be covered (see [`cover_architecture`]).
     pub fn extending<'a>(
         baseline: &Value,
         names: impl IntoIterator<Item = &'a str>,
@@ -144,7 +59,7 @@ impl Profile {
         let mut doc = baseline.as_object().cloned().unwrap_or_default();
         doc.insert("defaultAction".into(), json!("SCMP_ACT_ERRNO"));
         doc.entry("defaultErrnoRet").or_insert(json!(errno));
-        add_architecture(&mut doc, arch);
+        cover_architecture(&mut doc, arch);
         let mut rules = match doc.remove("syscalls") {
             Some(Value::Array(rules)) => rules,
             _ => Vec::new(),
@@ -170,8 +85,20 @@ impl Profile {
     }
 }
 
-fn add_architecture(doc: &mut Map<String, Value>, arch: Arch) {
+/// Makes `arch` one the profile applies to, in the form the baseline already uses: podman
+/// refuses a profile with both `architectures` and `archMap`, so with an `archMap` (as
+/// containers-common's default profile has) an entry is added there, else `architectures`
+/// gets the name.
+fn cover_architecture(doc: &mut Map<String, Value>, arch: Arch) {
     let native = json!(arch.seccomp_name());
+    if let Some(Value::Array(map)) = doc.get_mut("archMap") {
+        if !map.is_empty() {
+            if !map.iter().any(|entry| entry["architecture"] == native) {
+                map.push(json!({ "architecture": native, "subArchitectures": [] }));
+            }
+            return;
+        }
+    }
     match doc.get_mut("architectures") {
         Some(Value::Array(list)) => {
             if !list.contains(&native) {
@@ -246,7 +173,6 @@ mod tests {
         json!({
             "defaultAction": "SCMP_ACT_ALLOW",
             "defaultErrnoRet": 1,
-            "archMap": [{ "architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"] }],
             "architectures": ["SCMP_ARCH_AARCH64"],
             "x-unknown": { "kept": true },
             "syscalls": [
@@ -269,7 +195,6 @@ mod tests {
         let doc = p.as_json();
         assert_eq!(doc["defaultAction"], "SCMP_ACT_ERRNO");
         assert_eq!(doc["defaultErrnoRet"], 1, "baseline's errno kept");
-        assert_eq!(doc["archMap"], baseline()["archMap"]);
         assert_eq!(doc["x-unknown"], json!({ "kept": true }));
         assert_eq!(
             doc["architectures"],
@@ -288,6 +213,28 @@ mod tests {
         assert_eq!(rules.len(), 3);
     }
 
+    /// containers-common's form: podman refuses `architectures` beside `archMap`.
+    #[test]
+    fn an_arch_map_is_extended_in_place() {
+        let mut base = baseline();
+        base.as_object_mut().unwrap().remove("architectures");
+        base["archMap"] =
+            json!([{ "architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"] }]);
+        let p = Profile::extending(&base, ["read"], 38, Arch::X86_64);
+        assert_eq!(p.as_json().get("architectures"), None);
+        assert_eq!(p.as_json()["archMap"], base["archMap"]);
+        let p = Profile::extending(&base, ["read"], 38, Arch::Aarch64);
+        assert_eq!(p.as_json().get("architectures"), None);
+        assert_eq!(
+            p.as_json()["archMap"][1],
+            json!({ "architecture": "SCMP_ARCH_AARCH64", "subArchitectures": [] })
+        );
+        // An empty archMap is no archMap.
+        base["archMap"] = json!([]);
+        let p = Profile::extending(&base, ["read"], 38, Arch::X86_64);
+        assert_eq!(p.as_json()["architectures"], json!(["SCMP_ARCH_X86_64"]));
+    }
+
     #[test]
     fn extending_with_nothing_new_adds_no_rule() {
         let p = Profile::extending(&baseline(), ["mkdir"], 38, Arch::X86_64);
@@ -300,65 +247,6 @@ mod tests {
         assert_eq!(p, Profile::allowing(["read"], 38, Arch::X86_64));
     }
 
-    fn write_temp(content: &[u8]) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("base.json");
-        std::fs::write(&path, content).unwrap();
-        (dir, path)
-    }
-
-    #[test]
-    fn baseline_is_read_and_checked() {
-        let (_d, path) = write_temp(baseline().to_string().as_bytes());
-        assert_eq!(read_baseline(&path).unwrap(), baseline());
-    }
-
-    #[test]
-    fn bad_baselines_are_refused_without_echoing_content() {
-        for (content, why) in [
-            (&b"{\"secret-token\": "[..], "not valid JSON"),
-            (b"[\"secret-token\"]", "not a JSON object"),
-            (b"{\"syscalls\": \"secret-token\"}", "not an array"),
-            (b"{\"syscalls\": [\"secret-token\"]}", "not an array"),
-        ] {
-            let (_d, path) = write_temp(content);
-            let msg = read_baseline(&path).unwrap_err().to_string();
-            assert!(msg.contains(why), "{msg}");
-            assert!(!msg.contains("secret-token"), "content echoed: {msg}");
-        }
-    }
-
-    #[test]
-    fn fifo_device_directory_and_huge_files_are_refused_without_hanging() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("fifo");
-        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from(0o600)).unwrap();
-        assert!(read_baseline(&fifo)
-            .unwrap_err()
-            .to_string()
-            .contains("regular file"));
-        assert!(read_baseline(dir.path())
-            .unwrap_err()
-            .to_string()
-            .contains("regular file"));
-        // A device: /dev/zero would never end; it is refused before any read.
-        assert!(read_baseline(Path::new("/dev/zero"))
-            .unwrap_err()
-            .to_string()
-            .contains("regular file"));
-        let big = dir.path().join("big.json");
-        std::fs::write(&big, vec![b' '; MAX_BASELINE_BYTES as usize + 1]).unwrap();
-        assert!(read_baseline(&big)
-            .unwrap_err()
-            .to_string()
-            .contains("1 MiB"));
-        let missing = dir.path().join("missing.json");
-        assert!(read_baseline(&missing)
-            .unwrap_err()
-            .to_string()
-            .contains("cannot read"));
-    }
-
     #[test]
     fn empty_set_has_no_allow_rule() {
         let p = Profile::allowing([], DEFAULT_ERRNO, Arch::X86_64);
@@ -366,55 +254,63 @@ mod tests {
     }
 }
 
-/// The baseline comes from a file anyone creating a container may point at: reading and merging
-/// must turn every input into a profile or an error, never a panic.
+/// The baseline comes from a file anyone creating a container may point at: merging any
+/// baseline the validator accepts gives a profile, never a panic.
 #[cfg(test)]
 mod proptests {
     use proptest::prelude::*;
 
     use super::*;
 
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            "[a-z_]{0,12}".prop_map(Value::from),
+    /// Valid baselines of every shape the merger branches on: rules with `names` or `name`,
+    /// blocking or allowing, `architectures` or `archMap` or neither, unknown fields.
+    fn baseline() -> impl Strategy<Value = Value> {
+        let name = "[a-z_]{1,10}";
+        let action = prop_oneof![
+            Just("SCMP_ACT_ALLOW"),
+            Just("SCMP_ACT_ERRNO"),
+            Just("SCMP_ACT_KILL")
         ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map(
-                    prop_oneof![
-                        Just("syscalls".to_owned()),
-                        Just("names".to_owned()),
-                        Just("architectures".to_owned()),
-                        Just("defaultErrnoRet".to_owned()),
-                        "[a-z]{1,8}"
-                    ],
-                    inner,
-                    0..6
-                )
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        let rule = (
+            prop::collection::vec(name, 0..4),
+            name,
+            any::<bool>(),
+            action,
+        )
+            .prop_map(|(names, one, by_list, action)| match by_list {
+                true => json!({ "names": names, "action": action }),
+                false => json!({ "name": one, "action": action, "comment": "c" }),
+            });
+        let arches = prop_oneof![
+            Just(None),
+            Just(Some(("architectures", json!(["SCMP_ARCH_AARCH64"])))),
+            Just(Some((
+                "archMap",
+                json!([{ "architecture": "SCMP_ARCH_AARCH64" }])
+            ))),
+            Just(Some(("archMap", json!([])))),
+        ];
+        (prop::collection::vec(rule, 0..5), arches, any::<bool>()).prop_map(
+            |(rules, arches, extra)| {
+                let mut doc = json!({ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules });
+                if let Some((key, value)) = arches {
+                    doc[key] = value;
+                }
+                if extra {
+                    doc["x-unknown"] = json!({ "kept": [1, 2] });
+                }
+                doc
+            },
+        )
     }
 
     proptest! {
         #[test]
-        fn reading_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("base.json");
-            std::fs::write(&path, &bytes).unwrap();
-            let _ = read_baseline(&path);
-        }
-
-        #[test]
         fn merging_any_accepted_baseline_keeps_every_recorded_name(
-            baseline in json_value(),
+            baseline in baseline(),
             names in prop::collection::btree_set("[a-z_]{1,10}", 0..8),
         ) {
-            prop_assume!(check_shape(&baseline).is_ok());
+            prop_assert_eq!(crate::baseline::validate(&baseline), Ok(()));
             let profile = Profile::extending(&baseline, names.iter().map(String::as_str), 38, Arch::NATIVE);
             let doc = profile.as_json();
             let rules = doc["syscalls"].as_array().unwrap();
@@ -423,6 +319,9 @@ mod proptests {
                 prop_assert!(named.contains(name.as_str()), "{} lost", name);
             }
             prop_assert_eq!(&doc["defaultAction"], "SCMP_ACT_ERRNO");
+            prop_assert_eq!(&doc["x-unknown"], &baseline["x-unknown"]);
+            // Still a profile, in a form podman accepts (never both architecture fields).
+            prop_assert_eq!(crate::baseline::validate(doc), Ok(()));
             let _ = profile.to_bytes();
         }
     }

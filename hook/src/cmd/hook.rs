@@ -12,10 +12,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use log::LevelFilter;
 use oci_spec::runtime::{ContainerState, State};
 use osbh::{
+    allowed::AllowedDirs,
     annotation::{self, Request, ANNOTATION},
-    completion::{self, Completion, RUN_DIR},
+    baseline,
     detach::{self, Ready},
-    output::{canonical_dirs, Output},
+    outcome::{self, Claim, Outcome, RUN_DIR},
+    output::Output,
     pidns::PidNamespace,
     profile::{self, Profile},
     recorder::{AttachPoint, Program, Recorder, Window},
@@ -31,6 +33,7 @@ pub struct HookOptions {
     pub errno: u32,
     pub log_level: Option<LevelFilter>,
     pub allowed_output_dirs: Vec<PathBuf>,
+    pub allowed_input_dirs: Vec<PathBuf>,
 }
 
 /// Everything the tracer needs, checked before the container may start.
@@ -85,14 +88,14 @@ fn check(state: &State, options: &HookOptions) -> Result<Job> {
             state.id()
         );
     }
+    let inputs = AllowedDirs::resolve("--allowed-input-dir", &options.allowed_input_dirs)?;
     let baseline = request
         .input
         .as_deref()
-        .map(profile::read_baseline)
+        .map(|path| baseline::read(path, &inputs))
         .transpose()?;
-    let allowed = canonical_dirs(&options.allowed_output_dirs)
-        .context("an --allowed-output-dir (in the hooks.d JSON) is unusable")?;
-    let output = Output::open(&request.output, &allowed)?;
+    let outputs = AllowedDirs::resolve("--allowed-output-dir", &options.allowed_output_dirs)?;
+    let output = Output::open(&request.output, &outputs)?;
     Ok(Job {
         id: state.id().clone(),
         pid,
@@ -118,7 +121,7 @@ fn trace(job: Job, ready: Ready) -> i32 {
         }
     };
     runtime.block_on(async move {
-        let (watch, recorder, completion) = match attach(&job) {
+        let (watch, recorder, claim) = match attach(&job) {
             Ok(attached) => attached,
             Err(e) => {
                 ready.failed(&super::describe(&e));
@@ -142,22 +145,22 @@ fn trace(job: Job, ready: Ready) -> i32 {
                 let delay = exited.elapsed().as_micros();
                 let summary = format!("{summary}, {delay} us after the container exited");
                 log::info!("container {}: {summary}", job.id);
-                completion.finish(&format!("ok: {summary}"));
+                claim.finish(&Outcome::Written(summary));
                 0
             }
             Err(e) => {
                 let message = format!("{e:#}");
                 log::error!("container {}: {message}", job.id);
-                completion.finish(&format!("error: {message}"));
+                claim.finish(&Outcome::Failed(message));
                 1
             }
         }
     })
 }
 
-fn attach(job: &Job) -> Result<(Watch, Recorder, Completion)> {
+fn attach(job: &Job) -> Result<(Watch, Recorder, Claim)> {
     // Claimed first: once the hook returns, poststop must find it.
-    let completion = Completion::claim(Path::new(RUN_DIR), &job.id)?;
+    let claim = Claim::new(Path::new(RUN_DIR), &job.id)?;
     let watch = Watch::pid(job.pid)
         .with_context(|| format!("cannot watch the container's process {}", job.pid))?;
     let recorder = Recorder::attach(
@@ -167,7 +170,7 @@ fn attach(job: &Job) -> Result<(Watch, Recorder, Completion)> {
         Program::Recorder,
     )
     .context("cannot attach the eBPF recorder")?;
-    Ok((watch, recorder, completion))
+    Ok((watch, recorder, claim))
 }
 
 fn write_profile(job: &Job, recorder: &Recorder) -> Result<String> {
@@ -194,15 +197,11 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String> {
     ))
 }
 
+/// Exits 0 only when this run's profile was written; otherwise the tracer's own reason, which
+/// the runtime logs (podman: its log and syslog).
 fn poststop(state: &State, options: &HookOptions) -> Result<i32> {
-    match completion::wait(Path::new(RUN_DIR), state.id(), options.timeout)? {
-        Some(outcome) if !outcome.starts_with("ok") => {
-            bail!(
-                "container {}: {}",
-                state.id(),
-                outcome.trim_start_matches("error: ")
-            )
-        }
-        _ => Ok(0),
+    match outcome::collect(Path::new(RUN_DIR), state.id(), options.timeout)? {
+        Outcome::Written(_) => Ok(0),
+        Outcome::Failed(reason) => bail!("container {}: {reason}", state.id()),
     }
 }

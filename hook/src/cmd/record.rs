@@ -4,6 +4,7 @@ use std::{io::Write, time::Instant};
 
 use anyhow::{Context, Result};
 use osbh::{
+    allowed::AllowedDirs,
     launch::{self, Exit, GatedChild, Running},
     output::Output,
     pidns::PidNamespace,
@@ -21,7 +22,7 @@ pub fn run(args: RecordArgs) -> Result<i32> {
     let output = args
         .output
         .as_deref()
-        .map(|path| Output::open(path, &[]))
+        .map(|path| Output::open(path, &AllowedDirs::default()))
         .transpose()?;
     // Fork before the runtime starts any thread: see `launch::spawn_gated`.
     let child = launch::spawn_gated(&args.command).context("cannot start the command")?;

@@ -2,6 +2,10 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 
 use super::*;
 
+fn none() -> AllowedDirs {
+    AllowedDirs::default()
+}
+
 fn temps_in(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
@@ -15,7 +19,7 @@ fn temps_in(dir: &Path) -> usize {
         .count()
 }
 
-fn refusal(path: &Path, allowed: &[PathBuf]) -> String {
+fn refusal(path: &Path, allowed: &AllowedDirs) -> String {
     match Output::open(path, allowed) {
         Err(e @ OutputError::Refused { .. }) => e.to_string(),
         other => panic!("expected a refusal for {}, got {other:?}", path.display()),
@@ -48,7 +52,7 @@ fn missing_directory_is_reported_with_the_path() {
     assert!(err.to_string().contains("/nonexistent-dir"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("file"), b"").unwrap();
-    let err = Output::open(&dir.path().join("file/p.json"), &[]).unwrap_err();
+    let err = Output::open(&dir.path().join("file/p.json"), &none()).unwrap_err();
     assert!(matches!(err, OutputError::MissingDir(_)), "{err}");
 }
 
@@ -59,10 +63,10 @@ fn symlink_as_final_component_is_refused_and_its_target_untouched() {
     std::fs::write(&victim, b"precious").unwrap();
     let link = dir.path().join("p.json");
     symlink(&victim, &link).unwrap();
-    assert!(refusal(&link, &[]).contains("symbolic link"));
+    assert!(refusal(&link, &none()).contains("symbolic link"));
     // Also when the symlink appears between the check and the write.
     let path = dir.path().join("q.json");
-    let output = Output::open(&path, &[]).unwrap();
+    let output = Output::open(&path, &none()).unwrap();
     symlink(&victim, &path).unwrap();
     assert!(output.write(b"{}").is_err());
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
@@ -73,7 +77,7 @@ fn non_regular_targets_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
-    assert!(refusal(&sub, &[]).contains("not a regular file"));
+    assert!(refusal(&sub, &none()).contains("not a regular file"));
     let fifo = dir.path().join("fifo");
     rustix::fs::mknodat(
         rustix::fs::CWD,
@@ -83,8 +87,8 @@ fn non_regular_targets_are_refused() {
         0,
     )
     .unwrap();
-    assert!(refusal(&fifo, &[]).contains("not a regular file"));
-    assert!(refusal(Path::new("/tmp/"), &[]).contains("does not name a file"));
+    assert!(refusal(&fifo, &none()).contains("not a regular file"));
+    assert!(refusal(Path::new("/tmp/"), &none()).contains("does not name a file"));
 }
 
 #[test]
@@ -96,7 +100,7 @@ fn kernel_filesystems_are_refused_by_path_and_by_kind() {
         "/dev/shm/p.json",
     ] {
         assert!(
-            refusal(Path::new(path), &[]).contains("kernel filesystem"),
+            refusal(Path::new(path), &none()).contains("kernel filesystem"),
             "{path}"
         );
     }
@@ -104,14 +108,14 @@ fn kernel_filesystems_are_refused_by_path_and_by_kind() {
     let dir = tempfile::tempdir().unwrap();
     let sneaky = dir.path().join("sneaky");
     symlink("/proc/self", &sneaky).unwrap();
-    assert!(refusal(&sneaky.join("p.json"), &[]).contains("proc filesystem"));
+    assert!(refusal(&sneaky.join("p.json"), &none()).contains("proc filesystem"));
 }
 
 #[test]
 fn parent_references_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a/../p.json");
-    assert!(refusal(&path, &[]).contains(".."));
+    assert!(refusal(&path, &none()).contains(".."));
 }
 
 #[test]
@@ -121,14 +125,14 @@ fn allowed_directories_bound_where_profiles_go() {
     let outside = root.path().join("outside");
     std::fs::create_dir_all(allowed.join("nested")).unwrap();
     std::fs::create_dir(&outside).unwrap();
-    let allowed_list = canonical_dirs(std::slice::from_ref(&allowed)).unwrap();
+    let allowed_list =
+        AllowedDirs::resolve("--allowed-output-dir", std::slice::from_ref(&allowed)).unwrap();
     Output::open(&allowed.join("p.json"), &allowed_list).unwrap();
     Output::open(&allowed.join("nested/p.json"), &allowed_list).unwrap();
     assert!(refusal(&outside.join("p.json"), &allowed_list).contains("outside the allowed"));
     // A symlink inside the allowed tree that leads out of it does not help.
     symlink(&outside, allowed.join("door")).unwrap();
     assert!(refusal(&allowed.join("door/p.json"), &allowed_list).contains("outside the allowed"));
-    assert!(canonical_dirs(&[root.path().join("missing")]).is_err());
 }
 
 /// The write goes to the directory that was checked, even when a symlink in the path is
@@ -158,9 +162,11 @@ fn flipping_a_symlinked_directory_never_redirects_the_write() {
         })
     };
     let path = link.join("p.json");
+    let allowed =
+        AllowedDirs::resolve("--allowed-output-dir", std::slice::from_ref(&real)).unwrap();
     let mut checked_real = 0;
     for _ in 0..300 {
-        let Ok(output) = Output::open(&path, std::slice::from_ref(&real)) else {
+        let Ok(output) = Output::open(&path, &allowed) else {
             continue; // resolved to victim at check time: refused, as it should be
         };
         checked_real += 1;
@@ -195,7 +201,7 @@ fn disk_full_keeps_the_previous_file_and_leaves_no_temp() {
     assert!(status.success(), "mount tmpfs");
     let path = dir.path().join("p.json");
     std::fs::write(&path, b"previous").unwrap();
-    let result = Output::open(&path, &[])
+    let result = Output::open(&path, &none())
         .unwrap()
         .write(&vec![b'x'; 1 << 20]);
     let (content, temps) = (std::fs::read(&path).unwrap(), temps_in(dir.path()));
@@ -227,4 +233,37 @@ fn temp_files_of_dead_writers_are_removed_by_the_next_write() {
     assert!(!dead.exists());
     assert!(alive.exists());
     assert_eq!(temps_in(dir.path()), 1);
+}
+
+/// A user's profile that the hook rewrites stays theirs: owner, group and mode are kept.
+/// Set-id bits are not carried over; a new file is the writer's with mode 0644.
+#[test]
+fn a_rewrite_keeps_owner_group_and_mode() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.json");
+    std::fs::write(&path, b"old").unwrap();
+    std::os::unix::fs::chown(&path, Some(1000), Some(1001)).unwrap_or_else(|e| {
+        panic!("chown needs root (the hook runs as root): {e}");
+    });
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o4640)).unwrap();
+    write_atomically(&path, b"new").unwrap();
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (1000, 1001, 0o640)
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"new");
+
+    let fresh = dir.path().join("fresh.json");
+    write_atomically(&fresh, b"{}").unwrap();
+    let meta = std::fs::metadata(&fresh).unwrap();
+    let me = (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    );
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (me.0, me.1, 0o644)
+    );
 }
