@@ -167,8 +167,13 @@ impl Runc {
     }
 
     fn run(&self, cmd: &[&str], customise: impl FnOnce(&mut Value)) -> Output {
-        let id = unique_id("runc");
-        let bundle = self.dir.path().join(&id);
+        self.run_as(&unique_id("runc"), cmd, customise)
+    }
+
+    /// `runc run` of a new bundle for `cmd`, as container `id`.
+    fn run_as(&self, id: &str, cmd: &[&str], customise: impl FnOnce(&mut Value)) -> Output {
+        // Bundles are named by a short ID of their own: a container ID may be 250 characters.
+        let bundle = self.dir.path().join(unique_id("bundle"));
         std::fs::create_dir(&bundle).unwrap();
         let status = Command::new("runc")
             .args(["spec", "--bundle"])
@@ -189,7 +194,7 @@ impl Runc {
             .arg(self.dir.path().join("state"))
             .args(["run", "--bundle"])
             .arg(&bundle)
-            .arg(&id)
+            .arg(id)
             .stdin(Stdio::null())
             .output()
             .expect("runc runs")
@@ -205,8 +210,19 @@ impl Runc {
         cmd: &[&str],
         customise: impl FnOnce(&mut Value),
     ) -> Output {
+        self.trace_as(&unique_id("runc"), annotation, cmd, customise)
+    }
+
+    /// Like [`Runc::trace_with`], as container `id`.
+    pub fn trace_as(
+        &self,
+        id: &str,
+        annotation: &str,
+        cmd: &[&str],
+        customise: impl FnOnce(&mut Value),
+    ) -> Output {
         let hook = json!({ "path": hook_binary(), "args": ["oci-seccomp-bpf-hook", "-s"] });
-        self.run(cmd, |config| {
+        self.run_as(id, cmd, |config| {
             config["annotations"] = json!({ ANNOTATION: annotation });
             config["hooks"] = json!({ "prestart": [hook.clone()], "poststop": [hook] });
             if let Some(filter) = &self.trace_filter {

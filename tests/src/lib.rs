@@ -3,8 +3,10 @@
 //! The rule: under `CI=true` a privileged test that cannot run FAILS, so a green CI run means
 //! the privileged tests really ran. Elsewhere it is skipped with a one-line reason.
 
+pub mod direct;
 pub mod engine;
 pub mod scenarios;
+pub mod syslog;
 
 use std::path::{Path, PathBuf};
 
@@ -101,7 +103,7 @@ pub fn busybox_rootfs(dir: &Path) -> PathBuf {
     let busybox = which("busybox").expect("busybox is installed (apt-get install busybox-static)");
     std::fs::copy(&busybox, root.join("bin/busybox")).unwrap();
     for applet in [
-        "sh", "ls", "mkdir", "true", "cat", "echo", "sleep", "unshare",
+        "sh", "ls", "mkdir", "true", "cat", "echo", "sleep", "unshare", "hostname",
     ] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
@@ -125,15 +127,19 @@ pub fn allowed_names(path: &Path) -> (serde_json::Value, Vec<String>) {
 }
 
 /// Installs `/bin/callnr` in `rootfs`: a static program that makes each syscall whose number
-/// it is given (all arguments 0), so a test can give every container a syscall of its own.
+/// it is given (all arguments 0) and prints `NR RESULT ERRNO` for each, so a test can give
+/// every container a syscall of its own, and see how a filter answered it.
 pub fn install_syscall_helper(rootfs: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("callnr.c");
     std::fs::write(
         &source,
-        "#include <stdlib.h>\n#include <unistd.h>\n\
+        "#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n\
          int main(int argc, char **argv) {\n\
-           for (int i = 1; i < argc; i++) syscall(atol(argv[i]), 0, 0, 0, 0, 0, 0);\n\
+           for (int i = 1; i < argc; i++) {\n\
+             long r = syscall(atol(argv[i]), 0, 0, 0, 0, 0, 0);\n\
+             printf(\"%s %ld %d\\n\", argv[i], r, r < 0 ? errno : 0);\n\
+           }\n\
            return 0;\n}\n",
     )
     .unwrap();

@@ -181,3 +181,66 @@ pub fn bad_annotations(engine: &dyn Engine) {
     }
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
 }
+
+/// A baseline is copied into a file the requester chooses, so the hook reads only profiles
+/// that every user could read: a 0600 credential file and a readable JSON that is no
+/// profile are both refused before the container starts, and neither is echoed.
+pub fn private_baselines_are_refused(engine: &dyn Engine) {
+    const SECRET: &str = "c2VjcmV0LXRva2VuLTQyNDI=";
+    let dir = engine.scratch();
+    let auth = json!({ "auths": { "registry.example": { "auth": SECRET } } }).to_string();
+    let private = dir.join("auth.json");
+    std::fs::write(&private, &auth).unwrap();
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let readable = dir.join("auth-readable.json");
+    std::fs::write(&readable, &auth).unwrap();
+    std::fs::set_permissions(
+        &readable,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let out = dir.join("leak.json");
+    for (baseline, why) in [
+        (&private, "not readable by every user"),
+        (&readable, "is not a seccomp profile"),
+    ] {
+        let annotation = format!("if:{};of:{}", baseline.display(), out.display());
+        let result = engine.trace(&annotation, &["mkdir", "/must-not-run"]);
+        assert_failed(engine, &format!("baseline {}", baseline.display()), &result);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains(why), "{} {why}: {stderr}", engine.name());
+        assert!(
+            !stderr.contains(SECRET),
+            "{}: secret echoed: {stderr}",
+            engine.name()
+        );
+        assert!(
+            !engine.rootfs().join("must-not-run").exists(),
+            "the container ran"
+        );
+        assert!(!out.exists(), "{}: a file was written", engine.name());
+    }
+}
+
+/// A user's profile that the hook rewrites keeps its owner, group and mode.
+pub fn rewrite_keeps_owner_and_mode(engine: &dyn Engine) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let profile = engine.scratch().join("owned.json");
+    std::fs::write(&profile, "{}").unwrap();
+    std::os::unix::fs::chown(&profile, Some(1000), Some(1000)).unwrap();
+    std::fs::set_permissions(&profile, std::fs::Permissions::from_mode(0o640)).unwrap();
+    trace(engine, "owned.json", None, &["ls", "/"]);
+    let meta = std::fs::metadata(&profile).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (1000, 1000, 0o640),
+        "{}: owner or mode changed",
+        engine.name()
+    );
+    let (_, names) = allowed_names(&profile);
+    assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
+}

@@ -3,7 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::engine::{Engine, Podman, Runc};
+use std::path::Path;
+
+use e2e::{
+    direct,
+    engine::{Engine, Podman, Runc},
+    syslog::SyslogCapture,
+};
 use serde_json::json;
 
 const TOOLS: &[&str] = &["podman", "runc", "busybox"];
@@ -138,27 +144,146 @@ fn poststop_after_a_killed_tracer_reports_it() {
         return;
     }
     let id = e2e::unique_id("killed");
-    let run_dir = std::path::Path::new("/run/oci-seccomp-bpf-hook");
-    std::fs::create_dir_all(run_dir).unwrap();
-    std::fs::write(run_dir.join(&id), "").unwrap();
-    let state = json!({ "ociVersion": "1.0.2", "id": id, "status": "stopped", "bundle": "/" });
+    std::fs::create_dir_all(RUN_DIR).unwrap();
+    std::fs::write(Path::new(RUN_DIR).join(&id), "").unwrap();
     let started = Instant::now();
-    let mut child = std::process::Command::new(e2e::hook_binary())
-        .arg("-s")
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
-        state.to_string().as_bytes(),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = poststop(&id);
     assert!(started.elapsed() < Duration::from_secs(5), "poststop hung");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tracer died"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(!run_dir.join(&id).exists());
+    assert!(!Path::new(RUN_DIR).join(&id).exists());
+}
+
+const RUN_DIR: &str = "/run/oci-seccomp-bpf-hook";
+
+fn poststop(id: &str) -> std::process::Output {
+    let state = direct::state(id, "stopped", None, "of:/unused.json");
+    direct::run_hook(&e2e::hook_binary(), &state.to_string())
+}
+
+/// A tmpfs that a test can make read-only under a running tracer; unmounted on drop.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        mount(&["-t", "tmpfs", "none"], dir.path());
+        Self(dir)
+    }
+
+    fn make_read_only(&self) {
+        mount(&["-o", "remount,ro"], self.0.path());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+fn mount(args: &[&str], target: &Path) {
+    let status = std::process::Command::new("mount")
+        .args(args)
+        .arg(target)
+        .status()
+        .expect("mount(8) runs");
+    assert!(status.success(), "mount {args:?} {}", target.display());
+}
+
+/// The profile cannot be written (its directory turned read-only after prestart): poststop
+/// exits non-zero with the tracer's one-line reason, syslog has it, the old file is intact,
+/// and nothing is left in /run.
+#[test]
+fn poststop_reports_a_profile_that_could_not_be_written() {
+    if !e2e::privileged_with(
+        "poststop_reports_a_profile_that_could_not_be_written",
+        &["unshare", "mount"],
+    ) {
+        return;
+    }
+    let syslog = SyslogCapture::start();
+    let out_dir = Tmpfs::mount();
+    let profile = out_dir.0.path().join("p.json");
+    std::fs::write(&profile, "previous").unwrap();
+    let id = e2e::unique_id("readonly");
+    let init = direct::HeldInit::start();
+    let annotation = format!("of:{}", profile.display());
+    let state = direct::state(&id, "created", Some(init.pid()), &annotation);
+    let prestart = direct::run_hook(&e2e::hook_binary(), &state.to_string());
+    assert!(
+        prestart.status.success(),
+        "{}",
+        String::from_utf8_lossy(&prestart.stderr)
+    );
+    out_dir.make_read_only();
+    init.release();
+
+    let out = poststop(&id);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "poststop exited 0 without a profile");
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), "previous");
+    assert!(
+        !Path::new(RUN_DIR).join(&id).exists(),
+        "outcome left in /run"
+    );
+    let lines = syslog.lines_until("Read-only", Duration::from_secs(5));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&id) && l.contains("Read-only file system")),
+        "not in syslog: {lines:?}"
+    );
+}
+
+/// The same under `podman run --rm`: podman runs poststop itself (its cleanup process logs
+/// the failure), the tracer's reason is in syslog, and the old profile is intact.
+#[test]
+fn podman_run_with_an_unwritable_profile_reports_it() {
+    if !e2e::privileged_with("podman_run_with_an_unwritable_profile_reports_it", TOOLS) {
+        return;
+    }
+    let syslog = SyslogCapture::start();
+    let p = Podman::new();
+    let out_dir = Tmpfs::mount();
+    let profile = out_dir.0.path().join("p.json");
+    std::fs::write(&profile, "previous").unwrap();
+    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+    let gate = p.rootfs().join("tmp/go");
+    let script = "while [ ! -e /tmp/go ]; do sleep 0.05; done; ls /";
+    let out = std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            p.run(
+                &["--rm", "--annotation", &annotation],
+                &["sh", "-c", script],
+            )
+        });
+        e2e::poll_until(Duration::from_secs(10), || {
+            e2e::tracer_writing_into(out_dir.0.path())
+        })
+        .expect("the tracer holds the output directory open");
+        out_dir.make_read_only();
+        std::fs::write(&gate, "").unwrap();
+        run.join().unwrap()
+    });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), "previous");
+    let lines = syslog.lines_until("Read-only", Duration::from_secs(5));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Read-only file system") && l.contains("cannot write")),
+        "not in syslog: {lines:?}"
+    );
+    let _ = std::fs::remove_file(&gate);
 }

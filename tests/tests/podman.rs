@@ -46,6 +46,20 @@ fn podman_bad_annotations() {
     }
 }
 
+#[test]
+fn podman_private_baselines_are_refused() {
+    if let Some(p) = podman("podman_private_baselines_are_refused") {
+        scenarios::private_baselines_are_refused(&p);
+    }
+}
+
+#[test]
+fn podman_rewrite_keeps_owner_and_mode() {
+    if let Some(p) = podman("podman_rewrite_keeps_owner_and_mode") {
+        scenarios::rewrite_keeps_owner_and_mode(&p);
+    }
+}
+
 /// `--rm` removes the container (and its cgroup) at once; the profile must still be written,
 /// and be there when podman returns. Without --rm too.
 #[test]

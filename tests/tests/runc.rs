@@ -2,7 +2,10 @@
 //! Traced bundles carry a permissive seccomp filter (as podman's default profile does), except
 //! in the test of a bundle without one, where the window opens at the workload's execve.
 
-use e2e::{engine::Runc, scenarios};
+use e2e::{
+    engine::{Engine, Runc},
+    scenarios,
+};
 
 const TOOLS: &[&str] = &["runc", "busybox"];
 
@@ -45,6 +48,20 @@ fn runc_bad_annotations() {
     }
 }
 
+#[test]
+fn runc_private_baselines_are_refused() {
+    if let Some(r) = runc("runc_private_baselines_are_refused") {
+        scenarios::private_baselines_are_refused(&r);
+    }
+}
+
+#[test]
+fn runc_rewrite_keeps_owner_and_mode() {
+    if let Some(r) = runc("runc_rewrite_keeps_owner_and_mode") {
+        scenarios::rewrite_keeps_owner_and_mode(&r);
+    }
+}
+
 /// Without a filter at trace time the window opens at the workload's execve: the workload's
 /// syscalls are all there, and none of runc's set-up.
 #[test]
@@ -60,5 +77,32 @@ fn runc_without_filter_records_from_execve() {
             !names.contains(&runc_only.to_owned()),
             "runc's {runc_only}: {names:?}"
         );
+    }
+}
+
+/// runc accepts IDs matching `^[\w+\-.]+$`, of any length its state directory allows: one
+/// with `+`, and one of 250 characters, are traced end to end (poststop included).
+#[test]
+fn runc_ids_with_plus_or_250_characters_are_traced() {
+    let Some(r) = runc("runc_ids_with_plus_or_250_characters_are_traced") else {
+        return;
+    };
+    let long = format!("osbh-{}-{}", std::process::id(), "x".repeat(250))[..250].to_owned();
+    for id in [format!("osbh+plus-{}", std::process::id()), long] {
+        let profile = r.scratch().join("id.json");
+        let _ = std::fs::remove_file(&profile);
+        let out = r.trace_as(
+            &id,
+            &format!("of:{}", profile.display()),
+            &["ls", "/"],
+            |_| {},
+        );
+        assert!(
+            out.status.success(),
+            "{id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, names) = e2e::allowed_names(&profile);
+        assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
     }
 }
