@@ -8,6 +8,6 @@ fn main() -> std::io::Result<()> {
         .nth(1)
         .ok_or_else(|| std::io::Error::other("usage: manpage OUT.1"))?;
     let mut page = Vec::new();
-    clap_mangen::Man::new(osbh::cli::Cli::command()).render(&mut page)?;
+    clap_mangen::Man::new(hook::cli::Cli::command()).render(&mut page)?;
     std::fs::write(out, page)
 }

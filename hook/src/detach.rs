@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use crate::fork::{self, ForkError, Forked};
 use rustix::{
     event::{poll, PollFd, PollFlags, Timespec},
     pipe::{pipe_with, PipeFlags},
@@ -22,7 +23,11 @@ const READY: &str = "attached";
 #[derive(Debug, thiserror::Error)]
 pub enum DetachError {
     #[error("cannot start the tracer")]
-    Fork(#[source] std::io::Error),
+    Fork(#[from] ForkError),
+    #[error("cannot make the tracer's readiness pipe")]
+    Pipe(#[source] std::io::Error),
+    #[error("waiting for the tracer to attach failed")]
+    Wait(#[source] std::io::Error),
     #[error("{0}")]
     Tracer(String),
     #[error("the tracer exited before attaching (see syslog for oci-seccomp-bpf-hook)")]
@@ -59,19 +64,17 @@ pub struct Tracer {
 
 /// Forks; the child runs `tracer` detached and exits with its return value. Of the inherited
 /// descriptors only `keep` (and stdio, on /dev/null) stay open. Call while the process is
-/// single-threaded (before any runtime starts).
+/// single-threaded (before any runtime starts); [`fork::fork`] checks it.
 pub fn spawn(keep: &[RawFd], tracer: impl FnOnce(Ready) -> i32) -> Result<Tracer, DetachError> {
-    let (read, write) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| DetachError::Fork(e.into()))?;
-    // SAFETY: single-threaded by contract; the child only continues with ordinary code.
-    match unsafe { libc::fork() } {
-        -1 => Err(DetachError::Fork(std::io::Error::last_os_error())),
-        0 => {
+    let (read, write) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| DetachError::Pipe(e.into()))?;
+    match fork::fork()? {
+        Forked::Child => {
             drop(read);
             detach_child(&write, keep);
             std::process::exit(tracer(Ready(std::fs::File::from(write))));
         }
-        pid => Ok(Tracer {
-            pid: Pid::from_raw(pid).expect("fork returned a positive pid"),
+        Forked::Parent(pid) => Ok(Tracer {
+            pid,
             ready: std::fs::File::from(read),
         }),
     }
@@ -89,7 +92,7 @@ impl Tracer {
             match poll(&mut fds, Some(&deadline)) {
                 Ok(n) => break n > 0,
                 Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(DetachError::Fork(e.into())),
+                Err(e) => return Err(DetachError::Wait(e.into())),
             }
         };
         if !ready {

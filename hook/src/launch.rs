@@ -18,7 +18,10 @@ use rustix::{
     thread::{move_into_link_name_space, unshare_unsafe, LinkNameSpaceType, UnshareFlags},
 };
 
-use crate::watch::Watch;
+use crate::{
+    fork::{self, ForkError, Forked},
+    watch::Watch,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -26,8 +29,8 @@ pub enum LaunchError {
     NoCommand,
     #[error("argument {0:?} contains a NUL byte, which no program can receive")]
     NulInArgument(OsString),
-    #[error("the command must be started before any other thread exists (found {0} threads)")]
-    Threads(usize),
+    #[error("cannot start the command")]
+    Fork(#[from] ForkError),
     #[error("cannot create a PID namespace")]
     Namespace(#[source] Errno),
     #[error("cannot start the command")]
@@ -40,6 +43,8 @@ pub enum LaunchError {
     },
     #[error("waiting for the command failed")]
     Wait(#[source] std::io::Error),
+    #[error("cannot pass a signal on to the command")]
+    Signal(#[source] std::io::Error),
 }
 
 impl From<Errno> for LaunchError {
@@ -94,31 +99,26 @@ pub fn spawn_gated(argv: &[OsString]) -> Result<GatedChild, LaunchError> {
     let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     arg_ptrs.push(std::ptr::null());
 
-    let threads = thread_count().map_err(LaunchError::Spawn)?;
-    if threads != 1 {
-        return Err(LaunchError::Threads(threads));
-    }
+    // unshare(CLONE_NEWPID) in a multi-threaded process would strand the other threads.
+    fork::ensure_single_threaded()?;
     let (go_read, go_write) = pipe_with(PipeFlags::CLOEXEC)?;
     let (err_read, err_write) = pipe_with(PipeFlags::CLOEXEC)?;
     let own_pid_ns = File::open("/proc/self/ns/pid").map_err(LaunchError::Spawn)?;
 
     // SAFETY: single-threaded (checked above), and no file table is unshared.
     unsafe { unshare_unsafe(UnshareFlags::NEWPID) }.map_err(LaunchError::Namespace)?;
-    // SAFETY: single-threaded, so the child may run ordinary code; it only calls libc below.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
+    let forked = fork::fork();
+    if let Ok(Forked::Child) = forked {
         let close = [go_write.as_raw_fd(), err_read.as_raw_fd()];
         // SAFETY: in the child; the pointers stay valid until execvp replaces the image.
         unsafe { wait_then_exec(go_read.as_raw_fd(), err_write.as_raw_fd(), close, &arg_ptrs) }
     }
-    let fork_error = std::io::Error::last_os_error();
     // Back to our own namespace for later children, so that threads can be created again.
     move_into_link_name_space(own_pid_ns.as_fd(), Some(LinkNameSpaceType::ProcessID))
         .map_err(LaunchError::Namespace)?;
-    if pid < 0 {
-        return Err(LaunchError::Spawn(fork_error));
-    }
-    let pid = Pid::from_raw(pid).expect("fork returned a positive pid");
+    let Forked::Parent(pid) = forked? else {
+        unreachable!("the child execs or exits in wait_then_exec")
+    };
     // The child is ours and unreaped, so this pid cannot have been reused.
     let pidfd = pidfd_open(pid, PidfdFlags::empty())?;
     Ok(GatedChild {
@@ -164,7 +164,7 @@ impl Running {
     /// Sends `signal` to the command (PID 1 of its namespace ignores signals it has no handler
     /// for, except SIGKILL).
     pub fn signal(&self, signal: Signal) -> Result<(), LaunchError> {
-        pidfd_send_signal(self.watch.pidfd(), signal).map_err(|e| LaunchError::Wait(e.into()))
+        pidfd_send_signal(self.watch.pidfd(), signal).map_err(|e| LaunchError::Signal(e.into()))
     }
 
     /// Waits for the command to exit and reaps it. Cancel-safe: nothing is consumed until the
@@ -183,10 +183,6 @@ impl Running {
             (None, None) => Exit::Code(0),
         })
     }
-}
-
-fn thread_count() -> std::io::Result<usize> {
-    Ok(std::fs::read_dir("/proc/self/task")?.count())
 }
 
 fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, LaunchError> {

@@ -1,5 +1,7 @@
-//! aya's loader, made without reading the kernel's BTF.
+//! Loads the embedded eBPF object for one target PID namespace: its globals set, its maps
+//! created, no program attached yet (that is the [`recorder`](crate::recorder)'s job).
 //!
+//! aya's loader is made without reading the kernel's BTF.
 //! aya 0.14's `EbpfLoader::new()` parses `/sys/kernel/btf/vmlinux` (about 5 MiB) before anything
 //! else, and `.btf(None)` only drops the result. Our program has no CO-RE relocations, so that
 //! parse is pure cost: measured here at most of the attach time and half the tracer's memory
@@ -12,14 +14,67 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use aya::EbpfLoader;
+use std::time::Instant;
+
+use aya::{Ebpf, EbpfError, EbpfLoader};
 use rustix::{
     fs::{Mode, OFlags},
     mount::MountPropagationFlags,
     thread::{LinkNameSpaceType, UnshareFlags},
 };
 
+use crate::{
+    contract,
+    pidns::PidNamespace,
+    recorder::{lap, AttachTimings},
+    syscall_table::Arch,
+};
+
 const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// The eBPF object built by `cargo xtask build-ebpf`, embedded at compile time.
+pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("OSBH_EBPF_OBJECT"));
+
+/// Parses the object and creates its maps, with the globals set for `target` on this
+/// architecture. Adds the time spent to `timings.loader` and `timings.object`.
+pub fn load(target: PidNamespace, timings: &mut AttachTimings) -> Result<Ebpf, EbpfError> {
+    let arch = Arch::NATIVE;
+    let markers = marker_numbers(arch);
+    let arg_offsets = arch.pt_regs_arg_offsets();
+    let mut clock = Instant::now();
+    // No CO-RE relocations in our program: it needs no kernel BTF.
+    let mut loader = loader_without_kernel_btf();
+    timings.loader += lap(&mut clock);
+    let ebpf = loader
+        .btf(None)
+        .override_global(contract::GLOBAL_PIDNS_DEV, &target.dev, true)
+        .override_global(contract::GLOBAL_PIDNS_INO, &target.ino, true)
+        .override_global(contract::GLOBAL_MARKERS, &markers, true)
+        .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
+        .load(OBJECT)?;
+    timings.object += lap(&mut clock);
+    Ok(ebpf)
+}
+
+/// The `contract::GLOBAL_MARKERS` array for `arch`; a syscall it lacks never matches.
+fn marker_numbers(arch: Arch) -> [u64; contract::MARKER_COUNT] {
+    let mut markers = [u64::MAX; contract::MARKER_COUNT];
+    for (index, name) in [
+        (contract::MARKER_PRCTL, "prctl"),
+        (contract::MARKER_SECCOMP, "seccomp"),
+        (contract::MARKER_EXECVE, "execve"),
+        (contract::MARKER_EXECVEAT, "execveat"),
+        (contract::MARKER_UNSHARE, "unshare"),
+        (contract::MARKER_CLONE, "clone"),
+        (contract::MARKER_CLONE3, "clone3"),
+        (contract::MARKER_SETNS, "setns"),
+    ] {
+        if let Some(nr) = arch.syscall_number(name) {
+            markers[index] = u64::from(nr);
+        }
+    }
+    markers
+}
 
 /// A loader with no kernel BTF. Falls back to aya's own `new()` (which parses it) when the
 /// mount namespace trick is not possible, e.g. without CAP_SYS_ADMIN.

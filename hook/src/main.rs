@@ -2,10 +2,9 @@
 //! command and turns errors into one clear line and an exit status.
 
 mod cmd;
-mod logging;
 
 use clap::CommandFactory;
-use osbh::cli;
+use hook::{cli, logging, oci_hook};
 
 /// Exit status when the tool itself failed (bad usage, no privileges, no BPF, I/O).
 const EXIT_FAILURE: i32 = 2;
@@ -15,7 +14,7 @@ fn main() {
     logging::init(cli.log_level);
     let status = match cli.command {
         Some(cli::Command::Record(args)) => cmd::record::run(args),
-        None if cli.start => cmd::hook::run(cmd::hook::HookOptions {
+        None if cli.start => cmd::oci::run(oci_hook::Options {
             timeout: cli.timeout,
             errno: cli.errno,
             log_level: cli.log_level,

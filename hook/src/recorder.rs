@@ -1,5 +1,6 @@
-//! Loads the eBPF object, attaches it to `sys_enter` for one PID namespace, and reads back the
-//! set of syscall numbers that namespace has made. Dropping the [`Recorder`] detaches it.
+//! Attaches the loaded eBPF object (see [`loader`]) to `sys_enter` for one PID namespace, and
+//! reads back the set of syscall numbers that namespace has made. Dropping the [`Recorder`]
+//! detaches it.
 
 use aya::{
     maps::{Array, MapError, PerCpuArray},
@@ -15,11 +16,8 @@ use crate::{
     contract::{self, Seen, SYSCALL_SLOTS},
     loader,
     pidns::PidNamespace,
-    syscall_table::Arch,
+    syscall_table::{name_all, Arch},
 };
-
-/// The eBPF object built by `cargo xtask build-ebpf`, embedded at compile time.
-pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("OSBH_EBPF_OBJECT"));
 
 // SAFETY: `Seen` is `repr(C)`, has no padding and every byte pattern is valid.
 unsafe impl aya::Pod for Seen {}
@@ -48,7 +46,8 @@ pub enum Window {
 pub enum Program {
     /// Records syscalls of the target namespace.
     Recorder,
-    /// Returns at once: the cost floor of the attach point, for benchmarks.
+    /// Returns at once: the cost floor of the attach point, for the benchmark only.
+    #[cfg(feature = "bench")]
     Empty,
 }
 
@@ -57,7 +56,9 @@ impl Program {
         match (self, point) {
             (Program::Recorder, AttachPoint::RawTracepoint) => contract::PROG_RAW_TRACEPOINT,
             (Program::Recorder, AttachPoint::Tracepoint) => contract::PROG_TRACEPOINT,
+            #[cfg(feature = "bench")]
             (Program::Empty, AttachPoint::RawTracepoint) => contract::PROG_EMPTY_RAW_TRACEPOINT,
+            #[cfg(feature = "bench")]
             (Program::Empty, AttachPoint::Tracepoint) => contract::PROG_EMPTY_TRACEPOINT,
         }
     }
@@ -97,6 +98,28 @@ pub struct Snapshot {
     pub out_of_range: u64,
 }
 
+impl Snapshot {
+    /// The recorded syscalls' names on `arch`; numbers without one are reported (warning),
+    /// never written.
+    pub fn names(&self, arch: Arch) -> Vec<&'static str> {
+        let (names, unknown) = name_all(arch, &self.syscalls);
+        if !unknown.is_empty() {
+            log::warn!(
+                "syscall numbers {unknown:?} have no name on {}; they are left out of the profile",
+                arch.seccomp_name()
+            );
+        }
+        if self.out_of_range > 0 {
+            log::warn!(
+                "{} syscalls had numbers outside the native table (x32 or invalid numbers); \
+                 they are left out of the profile",
+                self.out_of_range
+            );
+        }
+        names
+    }
+}
+
 /// A loaded and attached program. Must be created inside a tokio runtime: eBPF-side log
 /// records are forwarded to `log` by a task on it.
 pub struct Recorder {
@@ -126,22 +149,9 @@ impl Recorder {
         point: AttachPoint,
         program: Program,
     ) -> Result<Self, RecorderError> {
-        let arch = Arch::NATIVE;
-        let markers = marker_numbers(arch);
-        let arg_offsets = arch.pt_regs_arg_offsets();
         let mut timings = AttachTimings::default();
+        let mut ebpf = loader::load(target, &mut timings).map_err(RecorderError::Load)?;
         let mut clock = Instant::now();
-        // No CO-RE relocations in our program: it needs no kernel BTF.
-        let mut loader = loader::loader_without_kernel_btf();
-        timings.loader = lap(&mut clock);
-        let mut ebpf = loader
-            .btf(None)
-            .override_global(contract::GLOBAL_PIDNS_DEV, &target.dev, true)
-            .override_global(contract::GLOBAL_PIDNS_INO, &target.ino, true)
-            .override_global(contract::GLOBAL_MARKERS, &markers, true)
-            .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
-            .load(OBJECT)
-            .map_err(RecorderError::Load)?;
         if window == Window::Everything {
             let map = ebpf
                 .map_mut(contract::MAP_STATE)
@@ -153,7 +163,7 @@ impl Recorder {
                 .map_err(map_err(contract::MAP_STATE))?;
         }
         let log_forwarder = spawn_log_forwarder(&mut ebpf);
-        timings.object = lap(&mut clock);
+        timings.object += lap(&mut clock);
         if program == Program::Recorder {
             // Before the recorder: its per-CPU memo is only sound while exits are counted,
             // and a child forked in between would escape the nesting maps.
@@ -220,32 +230,12 @@ impl Drop for Recorder {
     }
 }
 
-/// The `contract::GLOBAL_MARKERS` array for `arch`; a syscall it lacks never matches.
-fn marker_numbers(arch: Arch) -> [u64; contract::MARKER_COUNT] {
-    let mut markers = [u64::MAX; contract::MARKER_COUNT];
-    for (index, name) in [
-        (contract::MARKER_PRCTL, "prctl"),
-        (contract::MARKER_SECCOMP, "seccomp"),
-        (contract::MARKER_EXECVE, "execve"),
-        (contract::MARKER_EXECVEAT, "execveat"),
-        (contract::MARKER_UNSHARE, "unshare"),
-        (contract::MARKER_CLONE, "clone"),
-        (contract::MARKER_CLONE3, "clone3"),
-        (contract::MARKER_SETNS, "setns"),
-    ] {
-        if let Some(nr) = arch.syscall_number(name) {
-            markers[index] = u64::from(nr);
-        }
-    }
-    markers
-}
-
 fn map_err(name: &'static str) -> impl Fn(MapError) -> RecorderError {
     move |source| RecorderError::Map { name, source }
 }
 
 /// The time since `clock`, which moves to now.
-fn lap(clock: &mut Instant) -> Duration {
+pub(crate) fn lap(clock: &mut Instant) -> Duration {
     let now = Instant::now();
     let elapsed = now - *clock;
     *clock = now;
@@ -345,7 +335,7 @@ mod tests {
     /// side reads. Parsing the ELF needs no privileges, so this runs everywhere.
     #[test]
     fn object_matches_the_contract() {
-        let mut obj = aya_obj::Object::parse(OBJECT).expect("embedded object parses");
+        let mut obj = aya_obj::Object::parse(loader::OBJECT).expect("embedded object parses");
         for name in [
             contract::PROG_RAW_TRACEPOINT,
             contract::PROG_TRACEPOINT,

@@ -10,7 +10,7 @@ use std::{
     sync::Barrier,
 };
 
-use osbh::syscall_table::Arch;
+use hook::syscall_table::Arch;
 
 const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp-bpf-hook");
 

@@ -3,6 +3,10 @@
 //! The rule: under `CI=true` a privileged test that cannot run FAILS, so a green CI run means
 //! the privileged tests really ran. Elsewhere it is skipped with a one-line reason.
 
+#[allow(dead_code)] // only target_dir is the tests' business
+#[path = "../../xtask/src/paths.rs"]
+mod paths;
+
 pub mod direct;
 pub mod engine;
 pub mod scenarios;
@@ -80,10 +84,8 @@ pub fn hook_binary() -> PathBuf {
 
 /// `relative` under the workspace's debug build directory (honours `CARGO_TARGET_DIR`).
 pub fn debug_artifact(relative: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("debug").join(relative)
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    paths::target_dir(&workspace).join("debug").join(relative)
 }
 
 /// A unique container name for this test process.

@@ -9,8 +9,8 @@ use crate::util::{self, output, succeeds};
 pub const TOOLCHAIN: &str = "nightly";
 const TARGET: &str = "bpfel-unknown-none";
 
-/// Builds the object and copies it to `<target>/ebpf/hook-ebpf.o`, where `hook`'s build script
-/// looks for it. Returns that path.
+/// Builds the object and copies it to [`crate::paths::ebpf_object`], where `hook`'s build
+/// script looks for it. Returns that path.
 pub fn build(release: bool) -> Result<PathBuf> {
     check_prerequisites()?;
     let mut cmd = Command::new("rustup");
@@ -30,10 +30,10 @@ pub fn build(release: bool) -> Result<PathBuf> {
         .join(TARGET)
         .join(profile)
         .join("hook-ebpf");
-    let dest_dir = util::target_dir().join("ebpf");
-    std::fs::create_dir_all(&dest_dir)
+    let dest = crate::paths::ebpf_object(&util::target_dir());
+    let dest_dir = dest.parent().expect("the object path has a directory");
+    std::fs::create_dir_all(dest_dir)
         .with_context(|| format!("cannot create {}", dest_dir.display()))?;
-    let dest = dest_dir.join("hook-ebpf.o");
     std::fs::copy(&built, &dest)
         .with_context(|| format!("cannot copy {} to {}", built.display(), dest.display()))?;
     eprintln!("eBPF object ({profile}): {}", dest.display());

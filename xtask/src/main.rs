@@ -2,6 +2,8 @@
 
 mod ebpf;
 mod install;
+#[allow(dead_code)] // ebpf_sources is for hook's build script
+mod paths;
 mod setup;
 mod util;
 
@@ -84,7 +86,15 @@ fn main() -> Result<()> {
             ebpf::build(true)?;
             // The end-to-end tests (tests/) drive this binary through podman and runc, and
             // run the benchmark example once (--quick) to keep it working.
-            util::cargo(&["build", "-p", "hook", "--bins", "--examples"])?;
+            util::cargo(&[
+                "build",
+                "-p",
+                "hook",
+                "--bins",
+                "--examples",
+                "--features",
+                "bench",
+            ])?;
             let mut cmd = vec!["test"];
             cmd.extend(args.iter().map(String::as_str));
             util::cargo(&cmd)
@@ -101,6 +111,8 @@ fn bench(quick: bool, json: Option<PathBuf>) -> Result<()> {
         "hook",
         "--bins",
         "--example",
+        "bench",
+        "--features",
         "bench",
     ])?;
     let mut cmd = std::process::Command::new(util::target_dir().join("release/examples/bench"));

@@ -16,9 +16,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// Where cargo puts build output for this workspace.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
+    crate::paths::target_dir(&workspace_root())
 }
 
 /// Runs `cmd`, echoing it first; fails when it does.

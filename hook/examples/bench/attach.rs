@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use aya::EbpfLoader;
-use osbh::{
+use hook::{
     launch,
     pidns::PidNamespace,
     recorder::{AttachPoint, Program, Recorder, Window},

@@ -11,7 +11,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use osbh::{launch, output::write_atomically};
+use hook::{launch, output::write_atomically};
 use rustix::{
     event::{PollFd, PollFlags, Timespec},
     fs::inotify,
@@ -145,7 +145,7 @@ fn one_hook_run(
     reap(tracer)?;
     let stopped = json!({ "ociVersion": "1.0.2", "id": id, "status": "stopped", "bundle": dir });
     timed(Command::new(hook).arg("-s"), Some(&stopped.to_string()))?;
-    let _ = std::fs::remove_file(Path::new(osbh::outcome::RUN_DIR).join(&id));
+    let _ = std::fs::remove_file(Path::new(hook::outcome::RUN_DIR).join(&id));
     for file in [output, copy] {
         std::fs::remove_file(file)?;
     }

@@ -14,7 +14,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use osbh::{
+use hook::{
     launch::{self, GatedChild, Running},
     pidns::PidNamespace,
     recorder::{AttachPoint, Program, Recorder, Window},

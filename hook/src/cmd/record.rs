@@ -3,7 +3,7 @@
 use std::{io::Write, time::Instant};
 
 use anyhow::{Context, Result};
-use osbh::{
+use hook::{
     allowed::AllowedDirs,
     launch::{self, Exit, GatedChild, Running},
     output::Output,
@@ -15,7 +15,7 @@ use osbh::{
 use rustix::process::Signal;
 use tokio::signal::unix::{signal, SignalKind};
 
-use osbh::cli::RecordArgs;
+use hook::cli::RecordArgs;
 
 pub fn run(args: RecordArgs) -> Result<i32> {
     // Checked before the command runs; written through the directory opened here.
@@ -48,7 +48,7 @@ async fn record(child: GatedChild, args: &RecordArgs, output: Option<Output>) ->
     let snapshot = recorder.snapshot()?;
     drop(recorder);
 
-    let profile = Profile::allowing(super::names(&snapshot), args.errno, Arch::NATIVE);
+    let profile = Profile::allowing(snapshot.names(Arch::NATIVE), args.errno, Arch::NATIVE);
     match &output {
         Some(output) => output.write(&profile.to_bytes())?,
         None => std::io::stdout()

@@ -1,0 +1,35 @@
+//! Where the workspace's build output is, written once for the three that need it: xtask,
+//! `hook`'s build script and the tests include this file with `#[path]` (a build script can
+//! depend on no workspace crate). Keep it std-only.
+
+use std::path::{Path, PathBuf};
+
+/// `$CARGO_TARGET_DIR`, else `<workspace>/target`.
+pub fn target_dir(workspace_root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root.join("target"))
+}
+
+/// Where `cargo xtask build-ebpf` leaves the object, and where `hook` embeds it from.
+pub fn ebpf_object(target_dir: &Path) -> PathBuf {
+    target_dir.join("ebpf").join("hook-ebpf.o")
+}
+
+/// The eBPF crate's own inputs: the object is stale when one of them is newer.
+pub fn ebpf_sources(workspace_root: &Path) -> Vec<PathBuf> {
+    let krate = workspace_root.join("hook-ebpf");
+    let mut files = vec![krate.join("Cargo.toml")];
+    let mut dirs = vec![krate.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
