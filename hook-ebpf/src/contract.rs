@@ -16,6 +16,16 @@ pub const PROG_TRACEPOINT: &str = "sys_enter_tp";
 pub const PROG_EMPTY_RAW_TRACEPOINT: &str = "empty_raw";
 pub const PROG_EMPTY_TRACEPOINT: &str = "empty_tp";
 
+/// Every program in the object, for checks that all of them are there (or all gone).
+pub const ALL_PROGRAMS: [&str; 6] = [
+    PROG_RAW_TRACEPOINT,
+    PROG_TRACEPOINT,
+    PROG_EMPTY_RAW_TRACEPOINT,
+    PROG_EMPTY_TRACEPOINT,
+    PROG_TASK_EXIT,
+    PROG_TASK_FORK,
+];
+
 /// Raw tracepoint program on `sched_process_exit`: bumps [`MAP_EXITS`] (see [`Verdict`]).
 pub const PROG_TASK_EXIT: &str = "task_exit";
 pub const EXIT_TRACEPOINT_NAME: &str = "sched_process_exit";
@@ -24,7 +34,8 @@ pub const EXIT_TRACEPOINT_NAME: &str = "sched_process_exit";
 pub const PROG_TASK_FORK: &str = "task_fork";
 pub const FORK_TRACEPOINT_NAME: &str = "sched_process_fork";
 
-/// The kernel tracepoint both programs attach to.
+/// The syscall-entry tracepoint: `sys_enter` as a raw tracepoint, `raw_syscalls:sys_enter` as
+/// a trace event (the recorder and the empty programs, one per attach point).
 pub const TRACEPOINT_CATEGORY: &str = "raw_syscalls";
 pub const TRACEPOINT_NAME: &str = "sys_enter";
 

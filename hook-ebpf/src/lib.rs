@@ -1,7 +1,8 @@
 //! The kernel/userspace contract of oci-seccomp-bpf-hook.
 //!
 //! The eBPF program (`src/main.rs`) and the userspace crate `hook` both compile `contract.rs`,
-//! so a map name, a program name or the bitmap size cannot drift between the two sides.
+//! so names and sizes are written once; `hook`'s `object_matches_the_contract` test checks the
+//! built object against them (a stale object is refused by `hook`'s build script).
 #![no_std]
 
 pub mod contract;

@@ -18,7 +18,7 @@ use aya_ebpf::{
     macros::{map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, PerCpuArray},
     programs::{RawTracePointContext, TracePointContext},
-    EbpfContext,
+    EbpfContext, Global,
 };
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
@@ -32,11 +32,13 @@ use hook_ebpf::contract::{
 
 /// The target PID namespace, written by the loader (`contract::GLOBAL_PIDNS_*`).
 #[unsafe(no_mangle)]
-static PIDNS_DEV: u64 = 0;
+static PIDNS_DEV: Global<u64> = Global::new(0);
 #[unsafe(no_mangle)]
-static PIDNS_INO: u64 = 0;
+static PIDNS_INO: Global<u64> = Global::new(0);
 
 /// Syscall numbers that open the record window (`contract::MARKER_*`); `u64::MAX` never matches.
+/// The arrays stay plain statics read one element at a time (volatile, so the loader's values
+/// are seen): `Global::load` would copy the whole array for one number.
 #[unsafe(no_mangle)]
 static MARKERS: [u64; MARKER_COUNT] = [u64::MAX; MARKER_COUNT];
 /// Offsets of syscall arguments 0..=2 in `struct pt_regs`, for the raw tracepoint.
@@ -240,10 +242,7 @@ fn descends_from_target() -> bool {
 
 #[inline(always)]
 fn namespace_check() -> bool {
-    // Volatile reads: the loader rewrites these read-only globals, so the compiler must not
-    // fold them to their initial 0.
-    let dev = unsafe { core::ptr::read_volatile(&PIDNS_DEV) };
-    let ino = unsafe { core::ptr::read_volatile(&PIDNS_INO) };
+    let (dev, ino) = (PIDNS_DEV.load(), PIDNS_INO.load());
     let mut info = bpf_pidns_info { pid: 0, tgid: 0 };
     let size = core::mem::size_of::<bpf_pidns_info>() as u32;
     // Returns 0 only when the current task's active PID namespace is the target one.

@@ -1,12 +1,15 @@
-//! oci-seccomp-bpf-hook: record the system calls of a PID namespace with eBPF and turn them into
-//! a seccomp profile.
+//! oci-seccomp-bpf-hook: record the system calls of a container (or any command) with eBPF and
+//! turn them into a seccomp profile.
 //!
-//! The data flows through one module per step:
-//! [`launch`] (start a command gated in a new PID namespace) → [`pidns`] (identify the
-//! namespace) → [`recorder`] (eBPF program attached, syscall set read back) →
-//! [`syscall_table`] (numbers to names) → [`profile`] (seccomp JSON) → [`output`] (atomic write).
+//! The data flows through one module per step. The short-lived hook ([`oci_hook`], `-s`):
+//! OCI state in → [`annotation`] parsed → [`baseline`] and [`output`] checked (limits from
+//! [`allowed`]) → [`detach`] forks the tracer. The long-lived [`tracer`]: [`pidns`] names the
+//! container's namespace → [`loader`] loads the object → [`recorder`] attaches it and reads the
+//! set → [`watch`] waits for the exit → [`syscall_table`] names the numbers → [`profile`] merges
+//! with the baseline → [`output`] writes the file → [`outcome`] tells poststop. `record` runs a
+//! command through [`launch`] instead of a runtime. Shared: [`fork`], [`errors`], [`logging`].
 
-/// The kernel/userspace contract, compiled from the eBPF crate's own file so both sides agree.
+/// The kernel/userspace contract, compiled from the eBPF crate's own file: written once.
 #[path = "../../hook-ebpf/src/contract.rs"]
 pub mod contract;
 

@@ -1,5 +1,5 @@
 //! The short-lived OCI hook (`-s`). At prestart (or createRuntime) it checks everything the
-//! tracer will need, forks the [`tracer`](crate::tracer), and returns once it is attached: the
+//! tracer will need, forks the [`tracer`], and returns once it is attached: the
 //! container starts only then. At poststop it collects the tracer's [`outcome`].
 
 use std::{

@@ -49,7 +49,7 @@ impl Profile {
     /// fields, known or not); names no baseline rule mentions are allowed in one added rule, so
     /// a syscall the baseline blocks stays blocked. The default action becomes SCMP_ACT_ERRNO
     /// (a recording is an allow-list), `defaultErrnoRet` is kept or set to `errno`, and `arch`
-    /// is made sure to be covered (see [`cover_architecture`]).
+    /// is made sure to be covered (see `cover_architecture`).
     pub fn extending<'a>(
         baseline: &Value,
         names: impl IntoIterator<Item = &'a str>,

@@ -336,14 +336,7 @@ mod tests {
     #[test]
     fn object_matches_the_contract() {
         let mut obj = aya_obj::Object::parse(loader::OBJECT).expect("embedded object parses");
-        for name in [
-            contract::PROG_RAW_TRACEPOINT,
-            contract::PROG_TRACEPOINT,
-            contract::PROG_EMPTY_RAW_TRACEPOINT,
-            contract::PROG_EMPTY_TRACEPOINT,
-            contract::PROG_TASK_EXIT,
-            contract::PROG_TASK_FORK,
-        ] {
+        for name in contract::ALL_PROGRAMS {
             assert!(obj.programs.contains_key(name), "program {name} missing");
         }
         let seen = &obj.maps[contract::MAP_SEEN];

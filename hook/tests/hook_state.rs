@@ -1,37 +1,22 @@
 //! `-s` with a bad OCI state on stdin fails before anything starts, in one line.
 
-use std::{
-    io::Write,
-    process::{Command, Output, Stdio},
-};
+use std::{path::Path, process::Command};
+
+use e2e::direct;
 
 const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp-bpf-hook");
 
-fn hook_with_state(state: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("-s")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(state.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+fn hook_with_state(state: &str) -> std::process::Output {
+    direct::run_hook(Path::new(BIN), state)
 }
 
 fn state(pid: i64, annotation: &str) -> String {
-    format!(
-        r#"{{"ociVersion":"1.0.2","id":"osbh-state-test","status":"creating","pid":{pid},
-            "bundle":"/nonexistent","annotations":{{"io.containers.trace-syscall":"{annotation}"}}}}"#
-    )
+    let mut state = direct::state("osbh-state-test", "creating", None, annotation);
+    state["pid"] = pid.into();
+    state.to_string()
 }
 
-fn assert_refused(out: &Output, why: &str) {
+fn assert_refused(out: &std::process::Output, why: &str) {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(why), "{stderr}");

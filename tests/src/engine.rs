@@ -71,6 +71,15 @@ impl Podman {
         self.dir.path().join(name)
     }
 
+    /// `podman run --rm [extra...] --annotation ANNOTATION=annotation --rootfs ROOTFS cmd...`
+    pub fn trace_with(&self, extra: &[&str], annotation: &str, cmd: &[&str]) -> Output {
+        let annotation = format!("{ANNOTATION}={annotation}");
+        let mut args = vec!["--rm"];
+        args.extend_from_slice(extra);
+        args.extend(["--annotation", annotation.as_str()]);
+        self.run(&args, cmd)
+    }
+
     /// `podman run [extra...] --rootfs ROOTFS cmd...`
     pub fn run(&self, extra: &[&str], cmd: &[&str]) -> Output {
         let d = self.dir.path();
@@ -105,8 +114,7 @@ impl Engine for Podman {
     }
 
     fn trace(&self, annotation: &str, cmd: &[&str]) -> Output {
-        let annotation = format!("{ANNOTATION}={annotation}");
-        self.run(&["--rm", "--annotation", &annotation], cmd)
+        self.trace_with(&[], annotation, cmd)
     }
 
     fn enforce(&self, profile: &Path, cmd: &[&str]) -> Output {

@@ -7,12 +7,33 @@
 #[path = "../../xtask/src/paths.rs"]
 mod paths;
 
+/// The kernel/userspace contract (program and map names), as `hook` compiles it.
+#[allow(dead_code)]
+#[path = "../../hook-ebpf/src/contract.rs"]
+pub mod contract;
+
 pub mod direct;
 pub mod engine;
 pub mod scenarios;
 pub mod syslog;
 
 use std::path::{Path, PathBuf};
+
+/// One `#[test]` per scenario, each on a fresh engine from `$make(test_name)`, which returns
+/// `None` (after [`privileged_with`] said why) when the test cannot run here.
+#[macro_export]
+macro_rules! scenario_tests {
+    ($make:ident: $($test:ident => $scenario:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                if let Some(engine) = $make(stringify!($test)) {
+                    $crate::scenarios::$scenario(&engine);
+                }
+            }
+        )+
+    };
+}
 
 /// True when running under CI (`CI=true` or `CI=1`).
 pub fn in_ci() -> bool {
@@ -86,6 +107,13 @@ pub fn hook_binary() -> PathBuf {
 pub fn debug_artifact(relative: &str) -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     paths::target_dir(&workspace).join("debug").join(relative)
+}
+
+/// Writes `content` to `path` with permission bits `mode`.
+pub fn write_with_mode(path: &Path, content: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, content).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// A unique container name for this test process.
@@ -181,17 +209,10 @@ pub fn tracer_writing_into(dir: &Path) -> Option<i32> {
 
 /// Names of the loaded BPF programs that are ours (names from the eBPF object).
 pub fn our_loaded_programs() -> Vec<String> {
-    const OURS: [&str; 5] = [
-        "sys_enter_raw",
-        "sys_enter_tp",
-        "empty_raw",
-        "empty_tp",
-        "task_exit",
-    ];
     aya::programs::loaded_programs()
         .filter_map(Result::ok)
         .filter_map(|p| p.name_as_str().map(str::to_owned))
-        .filter(|name| OURS.contains(&name.as_str()))
+        .filter(|name| contract::ALL_PROGRAMS.contains(&name.as_str()))
         .collect()
 }
 

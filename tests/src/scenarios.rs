@@ -27,6 +27,24 @@ fn assert_failed(engine: &dyn Engine, what: &str, out: &Output) {
     );
 }
 
+/// A start the hook refused: the engine failed and said `why`, the container never ran (its
+/// command is `mkdir /started`), and no `profile` was written.
+pub fn assert_refused(engine: &dyn Engine, out: &Output, why: &str, profile: &std::path::Path) {
+    assert_failed(engine, why, out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(why), "{}: {stderr}", engine.name());
+    assert!(
+        !engine.rootfs().join("started").exists(),
+        "{}: the container ran",
+        engine.name()
+    );
+    assert!(
+        !profile.exists(),
+        "{}: a profile was written",
+        engine.name()
+    );
+}
+
 /// Traces `cmd` into a new profile file and returns its path.
 pub fn trace(engine: &dyn Engine, name: &str, baseline: Option<&PathBuf>, cmd: &[&str]) -> PathBuf {
     let profile = engine.scratch().join(name);
@@ -190,19 +208,9 @@ pub fn private_baselines_are_refused(engine: &dyn Engine) {
     let dir = engine.scratch();
     let auth = json!({ "auths": { "registry.example": { "auth": SECRET } } }).to_string();
     let private = dir.join("auth.json");
-    std::fs::write(&private, &auth).unwrap();
-    std::fs::set_permissions(
-        &private,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
+    crate::write_with_mode(&private, &auth, 0o600);
     let readable = dir.join("auth-readable.json");
-    std::fs::write(&readable, &auth).unwrap();
-    std::fs::set_permissions(
-        &readable,
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .unwrap();
+    crate::write_with_mode(&readable, &auth, 0o644);
     let out = dir.join("leak.json");
     for (baseline, why) in [
         (&private, "not readable by every user"),

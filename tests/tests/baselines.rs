@@ -72,24 +72,14 @@ fn a_private_profile_under_an_allowed_input_dir_is_extended() {
     let baseline = inputs.path().join("private.json");
     let rule = serde_json::json!({ "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO" });
     let doc = serde_json::json!({ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule.clone()] });
-    std::fs::write(&baseline, doc.to_string()).unwrap();
-    std::fs::set_permissions(
-        &baseline,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
+    e2e::write_with_mode(&baseline, &doc.to_string(), 0o600);
     let profile = scenarios::trace(&p, "from-private.json", Some(&baseline), &["ls", "/"]);
     let (json, names) = e2e::allowed_names(&profile);
     assert_eq!(json["syscalls"][0], rule);
     assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
     // The same file outside the allowed directory is refused.
     let elsewhere = p.scratch_path("private.json");
-    std::fs::copy(&baseline, &elsewhere).unwrap();
-    std::fs::set_permissions(
-        &elsewhere,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
+    e2e::write_with_mode(&elsewhere, &doc.to_string(), 0o600);
     let out = p.scratch_path("refused.json");
     let annotation = format!("of:{};if:{}", out.display(), elsewhere.display());
     let result = p.trace(&annotation, &["ls", "/"]);

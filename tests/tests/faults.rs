@@ -36,10 +36,10 @@ fn killed_tracer_leaves_the_previous_profile_and_the_next_run_works() {
     let out_dir = tempfile::tempdir().unwrap();
     let profile = out_dir.path().join("p.json");
     std::fs::write(&profile, "previous").unwrap();
-    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+    let annotation = format!("of:{}", profile.display());
     let started = Instant::now();
     let killed = std::thread::scope(|scope| {
-        let run = scope.spawn(|| p.run(&["--rm", "--annotation", &annotation], &["sleep", "2"]));
+        let run = scope.spawn(|| p.trace(&annotation, &["sleep", "2"]));
         let tracer = e2e::poll_until(Duration::from_secs(10), || {
             e2e::tracer_writing_into(out_dir.path())
         })
@@ -58,7 +58,7 @@ fn killed_tracer_leaves_the_previous_profile_and_the_next_run_works() {
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), "previous");
     assert_eq!(temp_files(out_dir.path()), Vec::<String>::new());
 
-    let out = p.run(&["--rm", "--annotation", &annotation], &["ls", "/"]);
+    let out = p.trace(&annotation, &["ls", "/"]);
     assert!(
         out.status.success(),
         "{}",
@@ -254,16 +254,11 @@ fn podman_run_with_an_unwritable_profile_reports_it() {
     let out_dir = Tmpfs::mount();
     let profile = out_dir.0.path().join("p.json");
     std::fs::write(&profile, "previous").unwrap();
-    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+    let annotation = format!("of:{}", profile.display());
     let gate = p.rootfs().join("tmp/go");
     let script = "while [ ! -e /tmp/go ]; do sleep 0.05; done; ls /";
     let out = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
-            p.run(
-                &["--rm", "--annotation", &annotation],
-                &["sh", "-c", script],
-            )
-        });
+        let run = scope.spawn(|| p.trace(&annotation, &["sh", "-c", script]));
         e2e::poll_until(Duration::from_secs(10), || {
             e2e::tracer_writing_into(out_dir.0.path())
         })

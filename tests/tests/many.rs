@@ -45,12 +45,9 @@ fn twenty_containers_at_once_each_get_only_their_own_syscall_and_leave_nothing()
         for (name, profile) in OWN_SYSCALLS.iter().zip(&profiles) {
             let p = &p;
             scope.spawn(move || {
-                let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+                let annotation = format!("of:{}", profile.display());
                 let nr = e2e::syscall_number(name).to_string();
-                let out = p.run(
-                    &["--rm", "--annotation", &annotation],
-                    &["/bin/callnr", &nr],
-                );
+                let out = p.trace(&annotation, &["/bin/callnr", &nr]);
                 assert!(
                     out.status.success(),
                     "{name}: {}",

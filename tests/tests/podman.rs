@@ -1,7 +1,7 @@
 //! The hook under podman 4 + runc, installed from a hooks.d directory as users do.
 
 use e2e::{
-    engine::{Engine, Podman},
+    engine::{Engine, Podman, ANNOTATION},
     scenarios,
 };
 
@@ -11,53 +11,15 @@ fn podman(test: &str) -> Option<Podman> {
     e2e::privileged_with(test, TOOLS).then(Podman::new)
 }
 
-#[test]
-fn podman_trace_ls() {
-    if let Some(p) = podman("podman_trace_ls") {
-        scenarios::trace_ls(&p);
-    }
-}
-
-#[test]
-fn podman_enforce() {
-    if let Some(p) = podman("podman_enforce") {
-        scenarios::enforce_ls(&p);
-    }
-}
-
-#[test]
-fn podman_extend() {
-    if let Some(p) = podman("podman_extend") {
-        scenarios::extend(&p);
-    }
-}
-
-#[test]
-fn podman_blocked_stays_blocked() {
-    if let Some(p) = podman("podman_blocked_stays_blocked") {
-        scenarios::blocked_stays_blocked(&p);
-    }
-}
-
-#[test]
-fn podman_bad_annotations() {
-    if let Some(p) = podman("podman_bad_annotations") {
-        scenarios::bad_annotations(&p);
-    }
-}
-
-#[test]
-fn podman_private_baselines_are_refused() {
-    if let Some(p) = podman("podman_private_baselines_are_refused") {
-        scenarios::private_baselines_are_refused(&p);
-    }
-}
-
-#[test]
-fn podman_rewrite_keeps_owner_and_mode() {
-    if let Some(p) = podman("podman_rewrite_keeps_owner_and_mode") {
-        scenarios::rewrite_keeps_owner_and_mode(&p);
-    }
+e2e::scenario_tests! {
+    podman:
+    podman_trace_ls => trace_ls,
+    podman_enforce => enforce_ls,
+    podman_extend => extend,
+    podman_blocked_stays_blocked => blocked_stays_blocked,
+    podman_bad_annotations => bad_annotations,
+    podman_private_baselines_are_refused => private_baselines_are_refused,
+    podman_rewrite_keeps_owner_and_mode => rewrite_keeps_owner_and_mode,
 }
 
 /// `--rm` removes the container (and its cgroup) at once; the profile must still be written,
@@ -69,7 +31,7 @@ fn podman_rm_and_keep_both_write_the_profile() {
     };
     for (name, extra) in [("rm.json", Some("--rm")), ("kept.json", None)] {
         let profile = p.scratch_path(name);
-        let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+        let annotation = format!("{ANNOTATION}=of:{}", profile.display());
         let mut args = vec!["--annotation", annotation.as_str()];
         args.extend(extra);
         let out = p.run(&args, &["ls", "/"]);
@@ -92,16 +54,9 @@ fn podman_attach_timeout_stops_the_container() {
     // Loading and verifying the program takes milliseconds; a microsecond cannot be met.
     let p = Podman::with_hook_args(&["--timeout", "0.000001"]);
     let profile = p.scratch_path("late.json");
-    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
-    let out = p.run(
-        &["--rm", "--annotation", &annotation],
-        &["mkdir", "/started"],
-    );
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("did not attach within"), "{stderr}");
-    assert!(!p.rootfs().join("started").exists(), "the container ran");
-    assert!(!profile.exists());
+    let annotation = format!("of:{}", profile.display());
+    let out = p.trace(&annotation, &["mkdir", "/started"]);
+    scenarios::assert_refused(&p, &out, "did not attach within", &profile);
 }
 
 /// A container in the host's PID namespace would make the whole host the recorded tree.
@@ -111,16 +66,9 @@ fn podman_host_pid_namespace_is_refused() {
         return;
     };
     let profile = p.scratch_path("host.json");
-    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
-    let out = p.run(
-        &["--rm", "--pid=host", "--annotation", &annotation],
-        &["mkdir", "/started"],
-    );
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("host's PID namespace"), "{stderr}");
-    assert!(!p.rootfs().join("started").exists(), "the container ran");
-    assert!(!profile.exists());
+    let annotation = format!("of:{}", profile.display());
+    let out = p.trace_with(&["--pid=host"], &annotation, &["mkdir", "/started"]);
+    scenarios::assert_refused(&p, &out, "host's PID namespace", &profile);
 }
 
 /// `--allowed-output-dir` in the hooks.d JSON: profiles go inside it, and an annotation that
@@ -135,8 +83,8 @@ fn podman_allowed_output_dir_bounds_the_profile_path() {
     let p = Podman::with_hook_args(&["--allowed-output-dir", allowed_arg]);
 
     let inside = allowed.path().join("ok.json");
-    let annotation = format!("io.containers.trace-syscall=of:{}", inside.display());
-    let out = p.run(&["--rm", "--annotation", &annotation], &["ls", "/"]);
+    let annotation = format!("of:{}", inside.display());
+    let out = p.trace(&annotation, &["ls", "/"]);
     assert!(
         out.status.success(),
         "{}",
@@ -145,19 +93,9 @@ fn podman_allowed_output_dir_bounds_the_profile_path() {
     assert!(inside.exists());
 
     let outside = p.scratch_path("outside.json");
-    let annotation = format!("io.containers.trace-syscall=of:{}", outside.display());
-    let out = p.run(
-        &["--rm", "--annotation", &annotation],
-        &["mkdir", "/started"],
-    );
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("outside the allowed output directories"),
-        "{stderr}"
-    );
-    assert!(!p.rootfs().join("started").exists(), "the container ran");
-    assert!(!outside.exists());
+    let annotation = format!("of:{}", outside.display());
+    let out = p.trace(&annotation, &["mkdir", "/started"]);
+    scenarios::assert_refused(&p, &out, "outside the allowed output directories", &outside);
 }
 
 /// A workload that nests a PID namespace (`unshare -pf` in the container): the nested
@@ -173,17 +111,12 @@ fn podman_nested_pid_namespace_is_recorded() {
     let p = Podman::new();
     e2e::install_syscall_helper(p.rootfs());
     let profile = p.scratch_path("nested.json");
-    let annotation = format!("io.containers.trace-syscall=of:{}", profile.display());
+    let annotation = format!("of:{}", profile.display());
     // getcpu: made by nothing else here (see tests/many.rs), so only the nested process.
     let nr = e2e::syscall_number("getcpu").to_string();
-    let out = p.run(
-        &[
-            "--rm",
-            "--cap-add",
-            "SYS_ADMIN",
-            "--annotation",
-            &annotation,
-        ],
+    let out = p.trace_with(
+        &["--cap-add", "SYS_ADMIN"],
+        &annotation,
         &["/bin/unshare", "-p", "-f", "/bin/callnr", &nr],
     );
     assert!(

@@ -13,53 +13,15 @@ fn runc(test: &str) -> Option<Runc> {
     e2e::privileged_with(test, TOOLS).then(Runc::new)
 }
 
-#[test]
-fn runc_trace_ls() {
-    if let Some(r) = runc("runc_trace_ls") {
-        scenarios::trace_ls(&r);
-    }
-}
-
-#[test]
-fn runc_enforce() {
-    if let Some(r) = runc("runc_enforce") {
-        scenarios::enforce_ls(&r);
-    }
-}
-
-#[test]
-fn runc_extend() {
-    if let Some(r) = runc("runc_extend") {
-        scenarios::extend(&r);
-    }
-}
-
-#[test]
-fn runc_blocked_stays_blocked() {
-    if let Some(r) = runc("runc_blocked_stays_blocked") {
-        scenarios::blocked_stays_blocked(&r);
-    }
-}
-
-#[test]
-fn runc_bad_annotations() {
-    if let Some(r) = runc("runc_bad_annotations") {
-        scenarios::bad_annotations(&r);
-    }
-}
-
-#[test]
-fn runc_private_baselines_are_refused() {
-    if let Some(r) = runc("runc_private_baselines_are_refused") {
-        scenarios::private_baselines_are_refused(&r);
-    }
-}
-
-#[test]
-fn runc_rewrite_keeps_owner_and_mode() {
-    if let Some(r) = runc("runc_rewrite_keeps_owner_and_mode") {
-        scenarios::rewrite_keeps_owner_and_mode(&r);
-    }
+e2e::scenario_tests! {
+    runc:
+    runc_trace_ls => trace_ls,
+    runc_enforce => enforce_ls,
+    runc_extend => extend,
+    runc_blocked_stays_blocked => blocked_stays_blocked,
+    runc_bad_annotations => bad_annotations,
+    runc_private_baselines_are_refused => private_baselines_are_refused,
+    runc_rewrite_keeps_owner_and_mode => rewrite_keeps_owner_and_mode,
 }
 
 /// Without a filter at trace time the window opens at the workload's execve: the workload's
