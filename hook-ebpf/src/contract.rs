@@ -26,11 +26,11 @@ pub const ALL_PROGRAMS: [&str; 6] = [
     PROG_TASK_FORK,
 ];
 
-/// Raw tracepoint program on `sched_process_exit`: bumps [`MAP_EXITS`] (see [`Verdict`]).
+/// Raw tracepoint program on `sched_process_exit`: forgets the task, bumps [`MAP_EPOCH`].
 pub const PROG_TASK_EXIT: &str = "task_exit";
 pub const EXIT_TRACEPOINT_NAME: &str = "sched_process_exit";
-/// Raw tracepoint program on `sched_process_fork`: children of nesting tasks join
-/// [`MAP_DESCENDANTS`].
+/// Raw tracepoint program on `sched_process_fork`: children (and threads) of members join
+/// [`MAP_TRACED`].
 pub const PROG_TASK_FORK: &str = "task_fork";
 pub const FORK_TRACEPOINT_NAME: &str = "sched_process_fork";
 
@@ -44,64 +44,76 @@ pub const MAP_SEEN: &str = "SEEN";
 /// Per-CPU array map with one `u64`: how many syscalls had a number `>= SYSCALL_SLOTS`.
 pub const MAP_OUT_OF_RANGE: &str = "OUT_OF_RANGE";
 
-/// Single-entry array map holding one `u32`: 0 while the runtime is still setting the container
-/// up, 1 once the workload's window has begun. Only syscalls made at state 1 are recorded.
+/// Array map of two `u32`: [`STATE_WINDOW`] is [`STATE_RECORDING`] once the container's init
+/// runs its workload (its filter install, or its execve where no filter is expected);
+/// [`STATE_GROUPS`] is non-zero once [`MAP_TRACED_GROUPS`] holds anything.
 pub const MAP_STATE: &str = "STATE";
+pub const STATE_SLOTS: u32 = 2;
+pub const STATE_WINDOW: u32 = 0;
+pub const STATE_GROUPS: u32 = 1;
 pub const STATE_WAITING: u32 = 0;
 pub const STATE_RECORDING: u32 = 1;
 
-/// Single-entry array map with one `u64`: how many tasks have exited on the host since loading.
-/// Any exit may free a kernel stack (or task) that a later task reuses, so a [`Verdict`] is
-/// trusted only while this count is unchanged.
-pub const MAP_EXITS: &str = "EXITS";
-/// Per-CPU array map with one [`Verdict`]: the namespace check's result for the task that last
-/// made a syscall on this CPU.
+/// What "the container" is: the tasks in [`MAP_TRACED`] (keyed by `task_struct` address), and
+/// every thread of the processes in [`MAP_TRACED_GROUPS`] (keyed by host TGID). A task joins
+/// when it starts running under the container's seccomp filter (see [`GLOBAL_OPENERS`]), or
+/// when a member forks it (threads too); it leaves when it exits. Neighbours in a shared PID
+/// namespace, the host (`--pid=host`), runtime hooks and runtime threads that never carry the
+/// filter are never members, whatever namespace they share; nested PID namespaces are followed
+/// by fork. Preallocated hash maps of `u64 -> u8` and `u32 -> u8`.
+pub const MAP_TRACED: &str = "TRACED";
+pub const TRACED_SLOTS: u32 = 8192;
+/// Whole processes: seccomp(2) with `SECCOMP_FILTER_FLAG_TSYNC` (every thread gets the filter),
+/// and `record`'s command, which userspace marks before it runs.
+pub const MAP_TRACED_GROUPS: &str = "TRACED_GROUPS";
+pub const TRACED_GROUP_SLOTS: u32 = 64;
+/// Per-CPU array map with one `u64`: members that could not be added (a full map).
+pub const MAP_LOST: &str = "LOST";
+
+/// Single-entry array map with one `u64`, bumped by every task exit on the host and by every
+/// membership change of a task other than the current one. A [`Verdict`] is trusted only while
+/// it is unchanged: an exit may hand a kernel stack (or task) to a later task.
+pub const MAP_EPOCH: &str = "EPOCH";
+/// Per-CPU array map with one [`Verdict`]: the membership of the task that last made a syscall
+/// on this CPU.
 pub const MAP_VERDICT: &str = "VERDICT";
-/// Bit 0 of [`Verdict::task`]: set when that task is in the target namespace. Task identities
-/// (the task's `pt_regs` or `task_struct` address) are 8-byte aligned, so bit 0 is free.
+/// Bit 0 of [`Verdict::task`]: set when that task is a member. Task identities (the task's
+/// `pt_regs` or `task_struct` address) are 8-byte aligned, so bit 0 is free.
 pub const VERDICT_INSIDE: u64 = 1;
 
-/// Nested PID namespaces (`unshare -pf` inside the container): their tasks fail the namespace
-/// check, yet descend from the container and belong in its profile. A task of the container
-/// that calls `unshare`/`clone`/`clone3` with `CLONE_NEWPID`, or `setns`, is put in
-/// [`MAP_NESTING`]; every child of a task in either map is put in [`MAP_DESCENDANTS`]
-/// (by `task_struct` address), and both forget a task when it exits. Hash maps of `u64 -> u8`.
-pub const MAP_NESTING: &str = "NESTING";
-pub const MAP_DESCENDANTS: &str = "DESCENDANTS";
-/// Sizes: tasks that created PID namespaces, and live tasks below them. Preallocated kernel
-/// memory, about 64 bytes an entry, per traced container.
-pub const NESTING_SLOTS: u32 = 256;
-pub const DESCENDANT_SLOTS: u32 = 4096;
-pub const CLONE_NEWPID: u64 = 0x2000_0000;
+/// Read-only global `u64`: the container's init as the host sees it (its TGID).
+pub const GLOBAL_INIT_TGID: &str = "INIT_TGID";
+/// Read-only global `u64`: the container's cgroup v2 ID, or 0 when it has none of its own. A
+/// task of that cgroup that starts running under the filter is a process the runtime started
+/// later in the container (`runc exec`, `podman exec`, Kubernetes exec probes).
+pub const GLOBAL_CGROUP_ID: &str = "CGROUP_ID";
+/// Read-only global `u64`, a set of the bits below: what opens a task's window.
+pub const GLOBAL_OPENERS: &str = "OPENERS";
+/// The runtime installs the container's seccomp filter (the bundle has `linux.seccomp`).
+pub const OPEN_AT_FILTER: u64 = 1;
+/// No filter is expected: the init's own execve of the workload opens its window, and later
+/// the execve of a process in the container's cgroup (once the init's window is open).
+pub const OPEN_AT_EXEC: u64 = 2;
 
-/// Read-only global `[u64; MARKER_COUNT]`: the native numbers of the syscalls that open the
-/// record window or may nest a PID namespace (indices below). Set by userspace, which knows
-/// the architecture.
+/// Read-only global `[u64; MARKER_COUNT]`: the native numbers of the syscalls that may open a
+/// task's window (indices below). Set by userspace, which knows the architecture.
 pub const GLOBAL_MARKERS: &str = "MARKERS";
-pub const MARKER_COUNT: usize = 8;
+pub const MARKER_COUNT: usize = 4;
 pub const MARKER_PRCTL: usize = 0;
 pub const MARKER_SECCOMP: usize = 1;
 pub const MARKER_EXECVE: usize = 2;
 pub const MARKER_EXECVEAT: usize = 3;
-pub const MARKER_UNSHARE: usize = 4;
-pub const MARKER_CLONE: usize = 5;
-pub const MARKER_CLONE3: usize = 6;
-pub const MARKER_SETNS: usize = 7;
-/// The window opens at the seccomp filter install, `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
-/// prog)` (runc 1.1) or `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)` with a non-NULL prog
-/// (libseccomp's feature probes pass NULL, long before pivot_root), or else at the first execve.
+/// The filter install: `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)` (runc 1.1) or
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)` with a non-NULL prog (libseccomp's feature
+/// probes pass NULL, long before pivot_root).
 pub const PR_SET_SECCOMP: u64 = 22;
 pub const SECCOMP_MODE_FILTER: u64 = 2;
 pub const SECCOMP_SET_MODE_FILTER: u64 = 1;
+pub const SECCOMP_FILTER_FLAG_TSYNC: u64 = 1;
 
 /// Read-only global `[u64; 3]`: byte offsets of syscall arguments 0..=2 inside `struct pt_regs`
 /// (the raw tracepoint's first argument); arch-specific, so set by userspace.
 pub const GLOBAL_PT_REGS_ARGS: &str = "PT_REGS_ARGS";
-
-/// Read-only globals set at load time: the target PID namespace as `st_dev` (in the kernel's
-/// `dev_t` encoding) and `st_ino` of `/proc/PID/ns/pid`.
-pub const GLOBAL_PIDNS_DEV: &str = "PIDNS_DEV";
-pub const GLOBAL_PIDNS_INO: &str = "PIDNS_INO";
 
 /// One byte per syscall number rather than one bit: setting a byte to 1 is a plain store, so two
 /// CPUs marking different syscalls of the same word can never undo each other (BPF has no
@@ -113,16 +125,16 @@ pub struct Seen {
     pub slots: [u8; SYSCALL_SLOTS],
 }
 
-/// A memo of the namespace check, which costs a helper call (~50 ns here) on every syscall of
-/// every task on the host. A task's PID namespace never changes, so the answer for the task
-/// that last ran a syscall on a CPU stays right while that task lives; `exits` detects that it
-/// may have died and another task taken over its address. The identity and the answer share
-/// one word, so a preempted writer can never pair one task with another's answer.
+/// A memo of the membership check, which costs a helper call and a hash lookup on every
+/// syscall of every task on the host. The answer for the task that last ran a syscall on a CPU
+/// stays right until that task joins (it then rewrites the memo itself) or [`MAP_EPOCH`] moves
+/// (an exit, or another task's membership changed). The identity and the answer share one
+/// word, so a preempted writer can never pair one task with another's answer.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Verdict {
     /// Task identity with [`VERDICT_INSIDE`] in bit 0; 0 means empty.
     pub task: u64,
-    /// The [`MAP_EXITS`] count read before the check was made.
-    pub exits: u64,
+    /// The [`MAP_EPOCH`] count read before the check was made.
+    pub epoch: u64,
 }

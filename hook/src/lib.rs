@@ -3,8 +3,8 @@
 //!
 //! The data flows through one module per step. The short-lived hook ([`oci_hook`], `-s`):
 //! OCI state in → [`annotation`] parsed → [`baseline`] and [`output`] checked (limits from
-//! [`allowed`]) → [`detach`] forks the tracer. The long-lived [`tracer`]: [`pidns`] names the
-//! container's namespace → [`loader`] loads the object → [`recorder`] attaches it and reads the
+//! [`allowed`]) → [`detach`] forks the tracer. The long-lived [`tracer`]: [`container`] says what the
+//! container is → [`loader`] loads the object → [`recorder`] attaches it and reads the
 //! set → [`watch`] waits for the exit → [`syscall_table`] names the numbers → [`profile`] merges
 //! with the baseline → [`output`] writes the file → [`outcome`] tells poststop. `record` runs a
 //! command through [`launch`] instead of a runtime. Shared: [`fork`], [`errors`], [`logging`].
@@ -17,6 +17,7 @@ pub mod allowed;
 pub mod annotation;
 pub mod baseline;
 pub mod cli;
+pub mod container;
 pub mod detach;
 pub mod errors;
 pub mod fork;
@@ -26,7 +27,6 @@ pub mod logging;
 pub mod oci_hook;
 pub mod outcome;
 pub mod output;
-pub mod pidns;
 pub mod profile;
 pub mod recorder;
 pub mod syscall_table;

@@ -24,8 +24,8 @@ use rustix::{
 };
 
 use crate::{
+    container::Container,
     contract,
-    pidns::PidNamespace,
     recorder::{lap, AttachTimings},
     syscall_table::Arch,
 };
@@ -35,9 +35,9 @@ const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// The eBPF object built by `cargo xtask build-ebpf`, embedded at compile time.
 pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("OSBH_EBPF_OBJECT"));
 
-/// Parses the object and creates its maps, with the globals set for `target` on this
+/// Parses the object and creates its maps, with the globals set for `container` on this
 /// architecture. Adds the time spent to `timings.loader` and `timings.object`.
-pub fn load(target: PidNamespace, timings: &mut AttachTimings) -> Result<Ebpf, EbpfError> {
+pub fn load(container: &Container, timings: &mut AttachTimings) -> Result<Ebpf, EbpfError> {
     let arch = Arch::NATIVE;
     let markers = marker_numbers(arch);
     let arg_offsets = arch.pt_regs_arg_offsets();
@@ -47,8 +47,13 @@ pub fn load(target: PidNamespace, timings: &mut AttachTimings) -> Result<Ebpf, E
     timings.loader += lap(&mut clock);
     let ebpf = loader
         .btf(None)
-        .override_global(contract::GLOBAL_PIDNS_DEV, &target.dev, true)
-        .override_global(contract::GLOBAL_PIDNS_INO, &target.ino, true)
+        .override_global(contract::GLOBAL_INIT_TGID, &u64::from(container.init), true)
+        .override_global(
+            contract::GLOBAL_CGROUP_ID,
+            &container.cgroup.unwrap_or(0),
+            true,
+        )
+        .override_global(contract::GLOBAL_OPENERS, &container.openers, true)
         .override_global(contract::GLOBAL_MARKERS, &markers, true)
         .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
         .load(OBJECT)?;
@@ -64,10 +69,6 @@ fn marker_numbers(arch: Arch) -> [u64; contract::MARKER_COUNT] {
         (contract::MARKER_SECCOMP, "seccomp"),
         (contract::MARKER_EXECVE, "execve"),
         (contract::MARKER_EXECVEAT, "execveat"),
-        (contract::MARKER_UNSHARE, "unshare"),
-        (contract::MARKER_CLONE, "clone"),
-        (contract::MARKER_CLONE3, "clone3"),
-        (contract::MARKER_SETNS, "setns"),
     ] {
         if let Some(nr) = arch.syscall_number(name) {
             markers[index] = u64::from(nr);

@@ -15,10 +15,10 @@ use crate::{
     allowed::{AllowedDirError, AllowedDirs},
     annotation::{self, AnnotationError, ANNOTATION},
     baseline::{self, BaselineError},
+    container::{Container, ContainerError},
     detach::{self, DetachError},
     outcome::{self, Outcome, OutcomeError, RUN_DIR},
     output::{Output, OutputError},
-    pidns::{PidNamespace, PidNsError},
     tracer::{self, Job},
 };
 
@@ -38,17 +38,12 @@ pub enum HookError {
     NoAnnotation,
     #[error("the OCI state has no valid pid ({0:?})")]
     NoPid(Option<i32>),
-    #[error(
-        "container {0} shares the host's PID namespace (--pid=host): tracing it would record \
-         every process on the host; run it with its own PID namespace"
-    )]
-    HostPidNamespace(String),
     #[error("container {id}: {reason}")]
     NotWritten { id: String, reason: String },
     #[error(transparent)]
     Annotation(#[from] AnnotationError),
     #[error(transparent)]
-    PidNamespace(#[from] PidNsError),
+    Container(#[from] ContainerError),
     #[error(transparent)]
     AllowedDir(#[from] AllowedDirError),
     #[error(transparent)]
@@ -90,10 +85,9 @@ fn check(state: &State, options: &Options) -> Result<Job, HookError> {
         .pid()
         .filter(|&pid| pid > 0)
         .ok_or(HookError::NoPid(*state.pid()))?;
-    let target = PidNamespace::of_pid(pid)?;
-    if target == PidNamespace::of_link(Path::new("/proc/self/ns/pid"))? {
-        return Err(HookError::HostPidNamespace(state.id().clone()));
-    }
+    // Whatever PID namespace it shares (a pod's, the host's): the container is its init's
+    // tasks, followed from the filter install (see `contract::MAP_TRACED`).
+    let container = Container::of_runtime(pid, state.bundle())?;
     let inputs = AllowedDirs::resolve("--allowed-input-dir", &options.allowed_input_dirs)?;
     let baseline = request
         .input
@@ -104,8 +98,7 @@ fn check(state: &State, options: &Options) -> Result<Job, HookError> {
     let output = Output::open(&request.output, &outputs)?;
     Ok(Job {
         id: state.id().clone(),
-        pid,
-        target,
+        container,
         output,
         baseline,
         errno: options.errno,

@@ -19,7 +19,12 @@ pub const DEFAULT_ERRNO: u32 = 38;
 /// identical runs of runc 1.1.5 under load, futex was recorded 24 times and rt_sigreturn twice,
 /// and a profile missing either one crashed runc when enforced. (Kubernetes' Security Profiles
 /// Operator merges whole runtime base profiles into recordings for the same reason.)
-pub const RUNTIME_FLOOR: &[&str] = &["futex", "rt_sigreturn"];
+/// `restart_syscall` is the kernel's choice too: a task stopped (SIGSTOP, a debugger, job
+/// control) in an interrupted sleep resumes it that way. A sleep recorded without a stop, then
+/// stopped and continued under its profile, failed with ENOSYS without it (e2e
+/// `a_stopped_and_continued_sleep_runs_under_its_profile`). podman's default profile allows it
+/// unconditionally.
+pub const RUNTIME_FLOOR: &[&str] = &["futex", "restart_syscall", "rt_sigreturn"];
 
 /// A seccomp profile document.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,9 +13,9 @@ use aya_log::EbpfLogger;
 use tokio::{io::unix::AsyncFd, task::JoinHandle};
 
 use crate::{
+    container::Container,
     contract::{self, Seen, SYSCALL_SLOTS},
     loader,
-    pidns::PidNamespace,
     syscall_table::{name_all, Arch},
 };
 
@@ -31,13 +31,15 @@ pub enum AttachPoint {
     Tracepoint,
 }
 
-/// Which syscalls of the namespace count.
+/// From when the container's syscalls count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
-    /// Everything from the moment of attaching (`record`: the command is held before execve).
+    /// Everything its init process (all threads) and their descendants do from the moment of
+    /// attaching (`record`: the command is held before execve).
     Everything,
-    /// From the runtime's seccomp filter install, or the workload's execve when there is none:
-    /// a container runtime's own set-up (mounts, pivot_root, sethostname) is left out.
+    /// Each task from the moment it runs under the container's filter (or starts the workload
+    /// where none is expected): the runtime's own set-up (mounts, pivot_root, sethostname), its
+    /// hooks and its threads that never carry the filter are left out.
     Workload,
 }
 
@@ -96,6 +98,9 @@ pub struct Snapshot {
     pub syscalls: Vec<u32>,
     /// Syscalls whose number did not fit the bitmap (counted, never recorded by name).
     pub out_of_range: u64,
+    /// Tasks of the container that could not be followed (a full task map): their syscalls
+    /// are missing.
+    pub lost: u64,
 }
 
 impl Snapshot {
@@ -107,6 +112,14 @@ impl Snapshot {
             log::warn!(
                 "syscall numbers {unknown:?} have no name on {}; they are left out of the profile",
                 arch.seccomp_name()
+            );
+        }
+        if self.lost > 0 {
+            log::warn!(
+                "{} tasks of the container could not be followed (more than {} at once); \
+                 their syscalls may be missing from the profile",
+                self.lost,
+                contract::TRACED_SLOTS
             );
         }
         if self.out_of_range > 0 {
@@ -142,31 +155,24 @@ pub struct AttachTimings {
 }
 
 impl Recorder {
-    /// Loads the object for `target` and attaches `program` at `point`.
+    /// Loads the object for `container` and attaches `program` at `point`.
     pub fn attach(
-        target: PidNamespace,
+        container: &Container,
         window: Window,
         point: AttachPoint,
         program: Program,
     ) -> Result<Self, RecorderError> {
         let mut timings = AttachTimings::default();
-        let mut ebpf = loader::load(target, &mut timings).map_err(RecorderError::Load)?;
+        let mut ebpf = loader::load(container, &mut timings).map_err(RecorderError::Load)?;
         let mut clock = Instant::now();
         if window == Window::Everything {
-            let map = ebpf
-                .map_mut(contract::MAP_STATE)
-                .ok_or(RecorderError::Contract(contract::MAP_STATE))?;
-            let mut state: Array<_, u32> =
-                Array::try_from(map).map_err(map_err(contract::MAP_STATE))?;
-            state
-                .set(0, contract::STATE_RECORDING, 0)
-                .map_err(map_err(contract::MAP_STATE))?;
+            mark_whole_process(&mut ebpf, container.init)?;
         }
         let log_forwarder = spawn_log_forwarder(&mut ebpf);
         timings.object += lap(&mut clock);
         if program == Program::Recorder {
             // Before the recorder: its per-CPU memo is only sound while exits are counted,
-            // and a child forked in between would escape the nesting maps.
+            // and a child forked in between would not be followed.
             for (name, tracepoint) in [
                 (contract::PROG_TASK_EXIT, contract::EXIT_TRACEPOINT_NAME),
                 (contract::PROG_TASK_FORK, contract::FORK_TRACEPOINT_NAME),
@@ -202,9 +208,14 @@ impl Recorder {
         let per_cpu = out
             .get(&0, 0)
             .map_err(map_err(contract::MAP_OUT_OF_RANGE))?;
+        let lost = self.map(contract::MAP_LOST)?;
+        let lost: PerCpuArray<_, u64> =
+            PerCpuArray::try_from(lost).map_err(map_err(contract::MAP_LOST))?;
+        let lost = lost.get(&0, 0).map_err(map_err(contract::MAP_LOST))?;
         Ok(Snapshot {
             syscalls,
             out_of_range: per_cpu.iter().sum(),
+            lost: lost.iter().sum(),
         })
     }
 
@@ -212,7 +223,9 @@ impl Recorder {
     pub fn window_opened(&self) -> Result<bool, RecorderError> {
         let map = self.map(contract::MAP_STATE)?;
         let state: Array<_, u32> = Array::try_from(map).map_err(map_err(contract::MAP_STATE))?;
-        let value = state.get(&0, 0).map_err(map_err(contract::MAP_STATE))?;
+        let value = state
+            .get(&contract::STATE_WINDOW, 0)
+            .map_err(map_err(contract::MAP_STATE))?;
         Ok(value == contract::STATE_RECORDING)
     }
 
@@ -228,6 +241,28 @@ impl Drop for Recorder {
         }
         // Dropping `ebpf` afterwards closes the link and program fds: that detaches.
     }
+}
+
+/// `record`: the command's process is a member before it runs, and the window is open.
+fn mark_whole_process(ebpf: &mut Ebpf, tgid: u32) -> Result<(), RecorderError> {
+    let map = ebpf
+        .map_mut(contract::MAP_TRACED_GROUPS)
+        .ok_or(RecorderError::Contract(contract::MAP_TRACED_GROUPS))?;
+    let mut groups: aya::maps::HashMap<_, u32, u8> =
+        aya::maps::HashMap::try_from(map).map_err(map_err(contract::MAP_TRACED_GROUPS))?;
+    groups
+        .insert(tgid, 1, 0)
+        .map_err(map_err(contract::MAP_TRACED_GROUPS))?;
+    let map = ebpf
+        .map_mut(contract::MAP_STATE)
+        .ok_or(RecorderError::Contract(contract::MAP_STATE))?;
+    let mut state: Array<_, u32> = Array::try_from(map).map_err(map_err(contract::MAP_STATE))?;
+    for index in [contract::STATE_GROUPS, contract::STATE_WINDOW] {
+        state
+            .set(index, contract::STATE_RECORDING, 0)
+            .map_err(map_err(contract::MAP_STATE))?;
+    }
+    Ok(())
 }
 
 fn map_err(name: &'static str) -> impl Fn(MapError) -> RecorderError {
@@ -349,15 +384,21 @@ mod tests {
             verdict.value_size() as usize,
             std::mem::size_of::<Verdict>()
         );
-        for name in [contract::MAP_NESTING, contract::MAP_DESCENDANTS] {
-            assert_eq!(obj.maps[name].key_size(), 8, "{name}: task_struct address");
+        assert_eq!(state.max_entries(), contract::STATE_SLOTS);
+        let traced = &obj.maps[contract::MAP_TRACED];
+        assert_eq!(traced.key_size(), 8, "task_struct address");
+        assert_eq!(traced.max_entries(), contract::TRACED_SLOTS);
+        let groups = &obj.maps[contract::MAP_TRACED_GROUPS];
+        assert_eq!(groups.key_size(), 4, "TGID");
+        assert_eq!(groups.max_entries(), contract::TRACED_GROUP_SLOTS);
+        for name in [contract::MAP_EPOCH, contract::MAP_LOST] {
+            let map = &obj.maps[name];
+            assert_eq!(
+                map.value_size() as usize,
+                std::mem::size_of::<u64>(),
+                "{name}"
+            );
         }
-        assert_eq!(
-            obj.maps[contract::MAP_DESCENDANTS].max_entries(),
-            contract::DESCENDANT_SLOTS
-        );
-        let exits = &obj.maps[contract::MAP_EXITS];
-        assert_eq!(exits.value_size() as usize, std::mem::size_of::<u64>());
         let out = &obj.maps[contract::MAP_OUT_OF_RANGE];
         assert_eq!(out.value_size() as usize, std::mem::size_of::<u64>());
         // The same patching the loader does: fails if a global is missing or not a u64.
@@ -365,8 +406,9 @@ mod tests {
         let markers = [0u8; 8 * contract::MARKER_COUNT];
         let offsets = [0u8; 8 * 3];
         let globals = [
-            (contract::GLOBAL_PIDNS_DEV, &value[..]),
-            (contract::GLOBAL_PIDNS_INO, &value[..]),
+            (contract::GLOBAL_INIT_TGID, &value[..]),
+            (contract::GLOBAL_CGROUP_ID, &value[..]),
+            (contract::GLOBAL_OPENERS, &value[..]),
             (contract::GLOBAL_MARKERS, &markers[..]),
             (contract::GLOBAL_PT_REGS_ARGS, &offsets[..]),
         ]

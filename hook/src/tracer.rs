@@ -8,12 +8,12 @@ use log::LevelFilter;
 use serde_json::Value;
 
 use crate::{
+    container::Container,
     detach::Ready,
     errors::one_line,
     logging,
     outcome::{Claim, Outcome, OutcomeError, RUN_DIR},
     output::{Output, OutputError},
-    pidns::PidNamespace,
     profile::{self, Profile},
     recorder::{AttachPoint, Program, Recorder, RecorderError, Window},
     syscall_table::Arch,
@@ -23,8 +23,7 @@ use crate::{
 /// Everything the tracer needs, checked by the hook before the container may start.
 pub struct Job {
     pub id: String,
-    pub pid: i32,
-    pub target: PidNamespace,
+    pub container: Container,
     pub output: Output,
     pub baseline: Option<Value>,
     pub errno: u32,
@@ -79,9 +78,10 @@ pub fn run(job: Job, ready: Ready) -> i32 {
         ready.attached();
         logging::to_syslog(job.log_level);
         log::info!(
-            "tracing container {} (PID {}) into {}",
+            "tracing container {} (PID {}, cgroup {:?}) into {}",
             job.id,
-            job.pid,
+            job.container.init,
+            job.container.cgroup,
             job.output.path().display()
         );
         if let Err(e) = watch.exited().await {
@@ -108,12 +108,10 @@ pub fn run(job: Job, ready: Ready) -> i32 {
 fn attach(job: &Job) -> Result<(Watch, Recorder, Claim), TracerError> {
     // Claimed first: once the hook returns, poststop must find it.
     let claim = Claim::new(Path::new(RUN_DIR), &job.id)?;
-    let watch = Watch::pid(job.pid).map_err(|source| TracerError::Watch {
-        pid: job.pid,
-        source,
-    })?;
+    let pid = job.container.init as i32;
+    let watch = Watch::pid(pid).map_err(|source| TracerError::Watch { pid, source })?;
     let recorder = Recorder::attach(
-        job.target,
+        &job.container,
         Window::Workload,
         AttachPoint::RawTracepoint,
         Program::Recorder,

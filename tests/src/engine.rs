@@ -66,6 +66,31 @@ impl Podman {
         Self { dir, rootfs }
     }
 
+    /// Adds a hooks.d entry `name` (another runtime hook, e.g. a CDI/GPU one).
+    pub fn add_hook(&self, name: &str, hook: &Value) {
+        std::fs::write(self.dir.path().join("hooks.d").join(name), hook.to_string()).unwrap();
+    }
+
+    /// `podman ARGS...` with this engine's configuration and storage (exec, kill, wait, rm).
+    pub fn podman(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("podman runs")
+    }
+
+    fn command(&self) -> Command {
+        let d = self.dir.path();
+        let mut command = Command::new("podman");
+        command
+            .env("CONTAINERS_CONF", d.join("containers.conf"))
+            .arg("--root")
+            .arg(d.join("root"))
+            .arg("--runroot")
+            .arg(d.join("runroot"))
+            .arg("--hooks-dir")
+            .arg(d.join("hooks.d"))
+            .stdin(Stdio::null());
+        command
+    }
+
     /// A path in this engine's scratch directory.
     pub fn scratch_path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -82,21 +107,12 @@ impl Podman {
 
     /// `podman run [extra...] --rootfs ROOTFS cmd...`
     pub fn run(&self, extra: &[&str], cmd: &[&str]) -> Output {
-        let d = self.dir.path();
-        Command::new("podman")
-            .env("CONTAINERS_CONF", d.join("containers.conf"))
-            .arg("--root")
-            .arg(d.join("root"))
-            .arg("--runroot")
-            .arg(d.join("runroot"))
-            .arg("--hooks-dir")
-            .arg(d.join("hooks.d"))
+        self.command()
             .arg("run")
             .args(extra)
             .arg("--rootfs")
             .arg(&self.rootfs)
             .args(cmd)
-            .stdin(Stdio::null())
             .output()
             .expect("podman runs")
     }

@@ -133,7 +133,7 @@ pub fn busybox_rootfs(dir: &Path) -> PathBuf {
     let busybox = which("busybox").expect("busybox is installed (apt-get install busybox-static)");
     std::fs::copy(&busybox, root.join("bin/busybox")).unwrap();
     for applet in [
-        "sh", "ls", "mkdir", "true", "cat", "echo", "sleep", "unshare", "hostname",
+        "sh", "ls", "mkdir", "true", "cat", "echo", "sleep", "unshare", "hostname", "touch",
     ] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
@@ -160,10 +160,9 @@ pub fn allowed_names(path: &Path) -> (serde_json::Value, Vec<String>) {
 /// it is given (all arguments 0) and prints `NR RESULT ERRNO` for each, so a test can give
 /// every container a syscall of its own, and see how a filter answered it.
 pub fn install_syscall_helper(rootfs: &Path) {
-    let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("callnr.c");
-    std::fs::write(
-        &source,
+    install_static_helper(
+        rootfs,
+        "callnr",
         "#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n\
          int main(int argc, char **argv) {\n\
            for (int i = 1; i < argc; i++) {\n\
@@ -171,18 +170,31 @@ pub fn install_syscall_helper(rootfs: &Path) {
              printf(\"%s %ld %d\\n\", argv[i], r, r < 0 ? errno : 0);\n\
            }\n\
            return 0;\n}\n",
-    )
-    .unwrap();
+    );
+}
+
+/// Compiles C `source` with `gcc -static` (plus `flags`) into `rootfs/bin/name`.
+pub fn install_static_helper_with(rootfs: &Path, name: &str, source: &str, flags: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{name}.c"));
+    std::fs::write(&file, source).unwrap();
     let status = std::process::Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(rootfs.join("bin/callnr"))
-        .arg(&source)
+        .args(["-static", "-O1"])
+        .args(flags)
+        .arg("-o")
+        .arg(rootfs.join("bin").join(name))
+        .arg(&file)
         .status()
         .expect("gcc runs");
     assert!(
         status.success(),
-        "gcc -static failed (is libc6-dev installed?)"
+        "gcc -static {flags:?} failed for {name} (are libc6-dev and gcc-multilib installed?)"
     );
+}
+
+/// [`install_static_helper_with`] for the native ABI.
+pub fn install_static_helper(rootfs: &Path, name: &str, source: &str) {
+    install_static_helper_with(rootfs, name, source, &[]);
 }
 
 /// PIDs of running processes whose executable is the hook binary under test (tracers).

@@ -59,18 +59,6 @@ fn podman_attach_timeout_stops_the_container() {
     scenarios::assert_refused(&p, &out, "did not attach within", &profile);
 }
 
-/// A container in the host's PID namespace would make the whole host the recorded tree.
-#[test]
-fn podman_host_pid_namespace_is_refused() {
-    let Some(p) = podman("podman_host_pid_namespace_is_refused") else {
-        return;
-    };
-    let profile = p.scratch_path("host.json");
-    let annotation = format!("of:{}", profile.display());
-    let out = p.trace_with(&["--pid=host"], &annotation, &["mkdir", "/started"]);
-    scenarios::assert_refused(&p, &out, "host's PID namespace", &profile);
-}
-
 /// `--allowed-output-dir` in the hooks.d JSON: profiles go inside it, and an annotation that
 /// names a path elsewhere is refused before the container runs.
 #[test]

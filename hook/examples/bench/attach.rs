@@ -6,8 +6,8 @@ use std::time::Instant;
 use anyhow::Result;
 use aya::EbpfLoader;
 use hook::{
+    container::Container,
     launch,
-    pidns::PidNamespace,
     recorder::{AttachPoint, Program, Recorder, Window},
 };
 
@@ -19,7 +19,7 @@ use crate::{
 /// Needs a tokio runtime entered (recorders forward their logs on it).
 pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
     let held = launch::spawn_gated(&["/bin/true".into()])?;
-    let target = PidNamespace::of_pid(held.pid())?;
+    let target = Container::command(held.pid());
     let [mut aya_default, mut loader, mut object, mut verify, mut attach, mut total] =
         std::array::from_fn(|_| Samples::default());
     for _ in 0..plan.attach_runs {
@@ -29,7 +29,7 @@ pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
 
         let started = Instant::now();
         let recorder = Recorder::attach(
-            target,
+            &target,
             Window::Workload,
             AttachPoint::RawTracepoint,
             Program::Recorder,

@@ -15,8 +15,8 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use hook::{
+    container::Container,
     launch::{self, GatedChild, Running},
-    pidns::PidNamespace,
     recorder::{AttachPoint, Program, Recorder, Window},
 };
 
@@ -56,7 +56,7 @@ impl Workload {
 pub struct LoopServer {
     to: std::fs::File,
     from: BufReader<std::fs::File>,
-    pub target: PidNamespace,
+    pub target: Container,
     _running: Running,
 }
 
@@ -74,7 +74,7 @@ impl LoopServer {
             small_file.as_os_str().to_owned(),
         ];
         let server = launch::spawn_gated(&argv)?;
-        let target = PidNamespace::of_pid(server.pid())?;
+        let target = Container::command(server.pid());
         let running = server.release()?;
         // SAFETY: fresh descriptors from pipe(2), owned here from now on.
         let to = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(to_w) });
@@ -234,7 +234,7 @@ pub fn scaling(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()
         .collect::<Result<_, _>>()?;
     let mut targets = vec![server.target];
     for child in &held {
-        targets.push(PidNamespace::of_pid(child.pid())?);
+        targets.push(Container::command(child.pid()));
     }
     let n_calls = plan.getppid_calls / 2;
     // [n index][config: nothing, empty, ours][place]
@@ -278,7 +278,7 @@ fn in_round_order(round: usize, n: usize) -> Vec<usize> {
 }
 
 /// Attaches `config` once per target namespace; everything detaches when the value drops.
-fn attach_n(config: Attached, targets: &[PidNamespace]) -> Result<Vec<Recorder>> {
+fn attach_n(config: Attached, targets: &[Container]) -> Result<Vec<Recorder>> {
     let program = match config {
         Attached::Nothing => return Ok(Vec::new()),
         Attached::Empty => Program::Empty,
@@ -286,7 +286,7 @@ fn attach_n(config: Attached, targets: &[PidNamespace]) -> Result<Vec<Recorder>>
     };
     targets
         .iter()
-        .map(|&target| {
+        .map(|target| {
             Recorder::attach(
                 target,
                 Window::Everything,

@@ -5,9 +5,9 @@ use std::{io::Write, time::Instant};
 use anyhow::{Context, Result};
 use hook::{
     allowed::AllowedDirs,
+    container::Container,
     launch::{self, Exit, GatedChild, Running},
     output::Output,
-    pidns::PidNamespace,
     profile::Profile,
     recorder::{Program, Recorder, Window},
     syscall_table::Arch,
@@ -34,9 +34,9 @@ pub fn run(args: RecordArgs) -> Result<i32> {
 }
 
 async fn record(child: GatedChild, args: &RecordArgs, output: Option<Output>) -> Result<i32> {
-    let target = PidNamespace::of_pid(child.pid())?;
+    let target = Container::command(child.pid());
     let attach_started = Instant::now();
-    let recorder = Recorder::attach(target, Window::Everything, args.attach, Program::Recorder)
+    let recorder = Recorder::attach(&target, Window::Everything, args.attach, Program::Recorder)
         .context("cannot attach the eBPF recorder")?;
     log::debug!(
         "recorder attached in {} us for PID namespace {target:?} ({:?})",
