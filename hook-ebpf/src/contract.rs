@@ -39,8 +39,26 @@ pub const FORK_TRACEPOINT_NAME: &str = "sched_process_fork";
 pub const TRACEPOINT_CATEGORY: &str = "raw_syscalls";
 pub const TRACEPOINT_NAME: &str = "sys_enter";
 
-/// Single-entry array map whose value is [`Seen`]: byte `n` is 1 once syscall `n` was made.
+/// Array map of [`Seen`], one per ABI (index `ABI_*`): byte `n` is 1 once syscall `n` was made
+/// through that ABI.
 pub const MAP_SEEN: &str = "SEEN";
+/// The ABIs a syscall can come through, each numbered from its own table.
+pub const ABI_NATIVE: u32 = 0;
+/// i386 on x86_64 (32-bit tasks, and `int 0x80` from 64-bit ones); arm (AArch32) on aarch64.
+pub const ABI_COMPAT: u32 = 1;
+/// x32 on x86_64: numbers carrying [`X32_SYSCALL_BIT`], recorded without it.
+pub const ABI_X32: u32 = 2;
+pub const ABI_COUNT: u32 = 3;
+pub const X32_SYSCALL_BIT: u64 = 0x4000_0000;
+/// Read-only global `[u64; 3]`: how to tell the ABI of a syscall, set by userspace for this
+/// architecture and kernel: [`ABI_PROBE_OFFSET`], the byte offset in `task_struct` of a word
+/// (x86_64: `thread_info.status`; aarch64: `thread_info.flags`); [`ABI_PROBE_MASK`], the bit
+/// of that word that marks a compat syscall (`TS_COMPAT`; `TIF_32BIT`), 0 for none;
+/// [`ABI_PROBE_X32`], the x32 bit of the number, 0 where there is no x32.
+pub const GLOBAL_ABI_PROBE: &str = "ABI_PROBE";
+pub const ABI_PROBE_OFFSET: usize = 0;
+pub const ABI_PROBE_MASK: usize = 1;
+pub const ABI_PROBE_X32: usize = 2;
 /// Per-CPU array map with one `u64`: how many syscalls had a number `>= SYSCALL_SLOTS`.
 pub const MAP_OUT_OF_RANGE: &str = "OUT_OF_RANGE";
 
@@ -137,4 +155,6 @@ pub struct Verdict {
     pub task: u64,
     /// The [`MAP_EPOCH`] count read before the check was made.
     pub epoch: u64,
+    /// That task's `task_struct` address, for the ABI probe without a helper call.
+    pub current: u64,
 }

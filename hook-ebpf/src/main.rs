@@ -24,10 +24,11 @@ use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
 use aya_log_ebpf::warn;
 use hook_ebpf::contract::{
-    Seen, Verdict, MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP,
-    OPEN_AT_EXEC, OPEN_AT_FILTER, PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER,
-    SECCOMP_SET_MODE_FILTER, STATE_GROUPS, STATE_RECORDING, STATE_SLOTS, STATE_WINDOW,
-    SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, VERDICT_INSIDE,
+    Seen, Verdict, ABI_COMPAT, ABI_COUNT, ABI_NATIVE, ABI_PROBE_MASK, ABI_PROBE_OFFSET,
+    ABI_PROBE_X32, ABI_X32, MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL,
+    MARKER_SECCOMP, OPEN_AT_EXEC, OPEN_AT_FILTER, PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC,
+    SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, STATE_GROUPS, STATE_RECORDING, STATE_SLOTS,
+    STATE_WINDOW, SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, VERDICT_INSIDE,
 };
 
 /// The container, written by the loader (`contract::GLOBAL_*`).
@@ -46,12 +47,15 @@ static MARKERS: [u64; MARKER_COUNT] = [u64::MAX; MARKER_COUNT];
 /// Offsets of syscall arguments 0..=2 in `struct pt_regs`, for the raw tracepoint.
 #[unsafe(no_mangle)]
 static PT_REGS_ARGS: [u64; 3] = [0; 3];
+/// How to tell a compat or x32 syscall (`contract::GLOBAL_ABI_PROBE`).
+#[unsafe(no_mangle)]
+static ABI_PROBE: [u64; 3] = [0; 3];
 
 #[map]
 static STATE: Array<u32> = Array::with_max_entries(STATE_SLOTS, 0);
 
 #[map]
-static SEEN: Array<Seen> = Array::with_max_entries(1, 0);
+static SEEN: Array<Seen> = Array::with_max_entries(ABI_COUNT, 0);
 
 #[map]
 static EPOCH: Array<u64> = Array::with_max_entries(1, 0);
@@ -100,14 +104,15 @@ pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
 /// Records `nr` for members; for anyone else, checks whether this syscall makes it one.
 #[inline(always)]
 fn on_syscall<C: EbpfContext>(ctx: &C, identity: u64, nr: i64, arg: impl Fn(usize) -> u64) -> i32 {
-    if !is_member(identity) {
-        if !is_marker(nr as u64) || !joins(nr as u64, &arg) {
+    let (member, task) = membership(identity);
+    if !member {
+        if !is_marker(nr as u64) || !joins(nr as u64, task, &arg) {
             return 0;
         }
         // The joining syscall itself runs under the filter (or starts the workload).
-        remember(identity, true);
+        remember(identity, task);
     }
-    record(ctx, nr);
+    record(ctx, nr, task);
     0
 }
 
@@ -126,7 +131,7 @@ pub fn empty_tp(_ctx: TracePointContext) -> i32 {
 /// in the parent: TP_PROTO(parent, child).
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn task_fork(ctx: RawTracePointContext) -> i32 {
-    if uncached_membership() {
+    if uncached_membership(unsafe { bpf_get_current_task() }) {
         let child: u64 = ctx.arg(1);
         if TRACED.insert(child, 1, 0).is_err() {
             count_lost(&ctx);
@@ -159,16 +164,40 @@ fn bump_epoch() {
     }
 }
 
-/// Marks syscall `nr` of a member.
+/// Marks syscall `nr` of member `task`, in the table of the ABI it came through.
 #[inline(always)]
-fn record<C: EbpfContext>(ctx: &C, nr: i64) {
+fn record<C: EbpfContext>(ctx: &C, nr: i64, task: u64) {
     // A negative number (e.g. syscall(-1)) becomes huge here and is counted, not dropped.
-    let nr = nr as u64;
+    let (abi, nr) = abi_of(nr as u64, task);
     if nr < SYSCALL_SLOTS as u64 {
-        mark(nr as usize);
+        mark(abi, nr as usize);
     } else {
         count_out_of_range(ctx, nr);
     }
+}
+
+/// The ABI of the current syscall, and its number in that ABI's table. The compat probe is one
+/// kernel read per member syscall (the task address comes from the memo); non-members never pay.
+#[inline(always)]
+fn abi_of(nr: u64, task: u64) -> (u32, u64) {
+    let probe = |i: usize| unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) };
+    let x32 = probe(ABI_PROBE_X32);
+    if nr & x32 != 0 {
+        return (ABI_X32, nr & !x32);
+    }
+    if is_compat(task, probe(ABI_PROBE_OFFSET), probe(ABI_PROBE_MASK)) {
+        return (ABI_COMPAT, nr);
+    }
+    (ABI_NATIVE, nr)
+}
+
+#[inline(always)]
+fn is_compat(task: u64, offset: u64, mask: u64) -> bool {
+    if mask == 0 {
+        return false;
+    }
+    let word = unsafe { bpf_probe_read_kernel(task.wrapping_add(offset) as *const u64) };
+    word.unwrap_or(0) & mask != 0
 }
 
 /// One of the syscalls that may make a task a member: a few compares, paid by every
@@ -186,8 +215,13 @@ fn is_marker(nr: u64) -> bool {
 /// process of the container's cgroup, starting to run under the container's filter (or, where
 /// none is expected, starting the workload). Marks whole processes for TSYNC installs.
 #[inline(never)]
-fn joins(nr: u64, arg: &impl Fn(usize) -> u64) -> bool {
+fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> bool {
     let openers = OPENERS.load();
+    // Runtimes are native programs; a compat call with a marker's number is something else.
+    let probe = |i: usize| unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) };
+    if is_compat(task, probe(ABI_PROBE_OFFSET), probe(ABI_PROBE_MASK)) {
+        return false;
+    }
     let marker = |i: usize| unsafe { core::ptr::read_volatile(&MARKERS[i]) };
     let execs = nr == marker(MARKER_EXECVE) || nr == marker(MARKER_EXECVEAT);
     let filter = if nr == marker(MARKER_PRCTL) {
@@ -219,11 +253,7 @@ fn joins(nr: u64, arg: &impl Fn(usize) -> u64) -> bool {
     if filter && nr == marker(MARKER_SECCOMP) && arg(1) & SECCOMP_FILTER_FLAG_TSYNC != 0 {
         join_group(tgid as u32);
     }
-    let task = unsafe { bpf_get_current_task() };
-    if TRACED.insert(task, 1, 0).is_err() {
-        return false;
-    }
-    true
+    TRACED.insert(task, 1, 0).is_ok()
 }
 
 /// Every thread of process `tgid` is a member (TSYNC gave them all the filter).
@@ -237,41 +267,45 @@ fn join_group(tgid: u32) {
     bump_epoch();
 }
 
-/// True when the current task, identified by `identity`, is a member: the per-CPU memo
-/// answers most calls without a helper (see `contract::Verdict`).
+/// Whether the current task, identified by `identity`, is a member, and its `task_struct`
+/// address: the per-CPU memo answers most calls without a helper (see `contract::Verdict`).
 #[inline(always)]
-fn is_member(identity: u64) -> bool {
+fn membership(identity: u64) -> (bool, u64) {
     let Some(epoch) = EPOCH.get_ptr(0) else {
-        return uncached_membership();
+        let task = unsafe { bpf_get_current_task() };
+        return (uncached_membership(task), task);
     };
     // Read before checking: a change during the check makes the memo stale at once.
     let epoch = unsafe { core::ptr::read_volatile(epoch) };
     let Some(memo) = VERDICT.get_ptr_mut(0) else {
-        return uncached_membership();
+        let task = unsafe { bpf_get_current_task() };
+        return (uncached_membership(task), task);
     };
     let memo = unsafe { &mut *memo };
     if memo.task & !VERDICT_INSIDE == identity && memo.epoch == epoch {
-        return memo.task & VERDICT_INSIDE != 0;
+        return (memo.task & VERDICT_INSIDE != 0, memo.current);
     }
-    let inside = uncached_membership();
+    let task = unsafe { bpf_get_current_task() };
+    let inside = uncached_membership(task);
     memo.task = identity | if inside { VERDICT_INSIDE } else { 0 };
     memo.epoch = epoch;
-    inside
+    memo.current = task;
+    (inside, task)
 }
 
 /// The current task joined: the memo says so from now on (its epoch is still current).
 #[inline(always)]
-fn remember(identity: u64, inside: bool) {
+fn remember(identity: u64, task: u64) {
     if let Some(memo) = VERDICT.get_ptr_mut(0) {
         let memo = unsafe { &mut *memo };
-        memo.task = identity | if inside { VERDICT_INSIDE } else { 0 };
+        memo.task = identity | VERDICT_INSIDE;
+        memo.current = task;
     }
 }
 
-/// The answer the memo keeps: the task, or its whole process, is a member.
+/// The answer the memo keeps: `task`, or its whole process, is a member.
 #[inline(always)]
-fn uncached_membership() -> bool {
-    let task = unsafe { bpf_get_current_task() };
+fn uncached_membership(task: u64) -> bool {
     if unsafe { TRACED.get(task).is_some() } {
         return true;
     }
@@ -286,8 +320,8 @@ fn uncached_membership() -> bool {
 }
 
 #[inline(always)]
-fn mark(slot: usize) {
-    let Some(seen) = SEEN.get_ptr_mut(0) else {
+fn mark(abi: u32, slot: usize) {
+    let Some(seen) = SEEN.get_ptr_mut(abi) else {
         return;
     };
     let byte = unsafe { &mut (*seen).slots[slot] };

@@ -41,6 +41,7 @@ pub fn load(container: &Container, timings: &mut AttachTimings) -> Result<Ebpf, 
     let arch = Arch::NATIVE;
     let markers = marker_numbers(arch);
     let arg_offsets = arch.pt_regs_arg_offsets();
+    let abi_probe = abi_probe(arch, kernel_version());
     let mut clock = Instant::now();
     // No CO-RE relocations in our program: it needs no kernel BTF.
     let mut loader = loader_without_kernel_btf();
@@ -56,9 +57,38 @@ pub fn load(container: &Container, timings: &mut AttachTimings) -> Result<Ebpf, 
         .override_global(contract::GLOBAL_OPENERS, &container.openers, true)
         .override_global(contract::GLOBAL_MARKERS, &markers, true)
         .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
+        .override_global(contract::GLOBAL_ABI_PROBE, &abi_probe, true)
         .load(OBJECT)?;
     timings.object += lap(&mut clock);
     Ok(ebpf)
+}
+
+/// The `contract::GLOBAL_ABI_PROBE` array for `arch` on a kernel of `version` (major, minor).
+/// Both words live in `struct thread_info`, the first member of `task_struct` on x86_64 and
+/// aarch64: x86_64's `status` (after `flags`, and since 5.11 `syscall_work`) holds `TS_COMPAT`
+/// (0x2) while an i386 syscall runs, whether from a 32-bit task or `int 0x80`; aarch64's
+/// `flags` holds `TIF_32BIT` (bit 22) for AArch32 tasks. x32 numbers carry bit 30.
+fn abi_probe(arch: Arch, version: (u32, u32)) -> [u64; 3] {
+    let mut probe = [0u64; 3];
+    match arch {
+        Arch::X86_64 => {
+            probe[contract::ABI_PROBE_OFFSET] = if version >= (5, 11) { 16 } else { 8 };
+            probe[contract::ABI_PROBE_MASK] = 0x2;
+            probe[contract::ABI_PROBE_X32] = contract::X32_SYSCALL_BIT;
+        }
+        Arch::Aarch64 => probe[contract::ABI_PROBE_MASK] = 1 << 22,
+        Arch::X86 | Arch::X32 | Arch::Arm => {}
+    }
+    probe
+}
+
+/// The running kernel's (major, minor); (0, 0) when unreadable.
+fn kernel_version() -> (u32, u32) {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
 /// The `contract::GLOBAL_MARKERS` array for `arch`; a syscall it lacks never matches.
@@ -124,6 +154,16 @@ fn hide(file: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_abi_probe_follows_thread_info_across_kernels() {
+        assert_eq!(abi_probe(Arch::X86_64, (6, 18)), [16, 0x2, 0x4000_0000]);
+        assert_eq!(abi_probe(Arch::X86_64, (5, 11)), [16, 0x2, 0x4000_0000]);
+        assert_eq!(abi_probe(Arch::X86_64, (5, 10)), [8, 0x2, 0x4000_0000]);
+        assert_eq!(abi_probe(Arch::Aarch64, (6, 1)), [0, 1 << 22, 0]);
+        let (major, _) = kernel_version();
+        assert!(major >= 5, "this kernel's version was not read");
+    }
 
     fn mount_ns() -> std::path::PathBuf {
         std::fs::read_link("/proc/thread-self/ns/mnt").expect("readable own mount namespace")

@@ -31,8 +31,13 @@ pub const RUNTIME_FLOOR: &[&str] = &["futex", "restart_syscall", "rt_sigreturn"]
 pub struct Profile(Value);
 
 impl Profile {
-    /// A profile that allows exactly `names` on `arch` and fails everything else with `errno`.
-    pub fn allowing<'a>(names: impl IntoIterator<Item = &'a str>, errno: u32, arch: Arch) -> Self {
+    /// A profile that allows exactly `names` on `arches` (the native one first) and fails
+    /// everything else with `errno`.
+    pub fn allowing<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        errno: u32,
+        arches: &[Arch],
+    ) -> Self {
         // Sorted and unique, so the same set always gives the same bytes.
         let names: BTreeSet<&str> = names.into_iter().collect();
         let rules = if names.is_empty() {
@@ -43,9 +48,9 @@ impl Profile {
         Profile(json!({
             "defaultAction": "SCMP_ACT_ERRNO",
             "defaultErrnoRet": errno,
-            // The native ABI only: a compat ABI was never recorded, and listing it would
-            // allow the same names through a door nobody watched.
-            "architectures": [arch.seccomp_name()],
+            // The ABIs that were used and no other: an unlisted ABI (i386, x32) is refused
+            // whole, a door nobody watched.
+            "architectures": arches.iter().map(|a| a.seccomp_name()).collect::<Vec<_>>(),
             "syscalls": rules,
         }))
     }
@@ -53,18 +58,19 @@ impl Profile {
     /// `baseline` extended with the recorded `names`: every baseline rule is kept as it is (all
     /// fields, known or not); names no baseline rule mentions are allowed in one added rule, so
     /// a syscall the baseline blocks stays blocked. The default action becomes SCMP_ACT_ERRNO
-    /// (a recording is an allow-list), `defaultErrnoRet` is kept or set to `errno`, and `arch`
-    /// is made sure to be covered (see `cover_architecture`).
+    /// (a recording is an allow-list), `defaultErrnoRet` is kept or set to `errno`, and every
+    /// one of `arches` (the native one first) is made sure to be covered (see
+    /// `cover_architectures`).
     pub fn extending<'a>(
         baseline: &Value,
         names: impl IntoIterator<Item = &'a str>,
         errno: u32,
-        arch: Arch,
+        arches: &[Arch],
     ) -> Self {
         let mut doc = baseline.as_object().cloned().unwrap_or_default();
         doc.insert("defaultAction".into(), json!("SCMP_ACT_ERRNO"));
         doc.entry("defaultErrnoRet").or_insert(json!(errno));
-        cover_architecture(&mut doc, arch);
+        cover_architectures(&mut doc, arches);
         let mut rules = match doc.remove("syscalls") {
             Some(Value::Array(rules)) => rules,
             _ => Vec::new(),
@@ -90,28 +96,49 @@ impl Profile {
     }
 }
 
-/// Makes `arch` one the profile applies to, in the form the baseline already uses: podman
-/// refuses a profile with both `architectures` and `archMap`, so with an `archMap` (as
-/// containers-common's default profile has) an entry is added there, else `architectures`
-/// gets the name.
-fn cover_architecture(doc: &mut Map<String, Value>, arch: Arch) {
-    let native = json!(arch.seccomp_name());
+/// Makes every one of `arches` (the native one first) one the profile applies to, in the form
+/// the baseline already uses: podman refuses a profile with both `architectures` and
+/// `archMap`, so with an `archMap` (as containers-common's default profile has) the native
+/// entry is found or added and the other ABIs become its `subArchitectures` (podman applies
+/// the native entry with its sub-architectures); else `architectures` gets the names.
+fn cover_architectures(doc: &mut Map<String, Value>, arches: &[Arch]) {
+    let Some((native, others)) = arches.split_first() else {
+        return;
+    };
+    let native = json!(native.seccomp_name());
+    let others: Vec<Value> = others.iter().map(|a| json!(a.seccomp_name())).collect();
     if let Some(Value::Array(map)) = doc.get_mut("archMap") {
         if !map.is_empty() {
-            if !map.iter().any(|entry| entry["architecture"] == native) {
-                map.push(json!({ "architecture": native, "subArchitectures": [] }));
+            let index = match map.iter().position(|entry| entry["architecture"] == native) {
+                Some(index) => index,
+                None => {
+                    map.push(json!({ "architecture": native, "subArchitectures": [] }));
+                    map.len() - 1
+                }
+            };
+            let entry = &mut map[index];
+            if !entry["subArchitectures"].is_array() {
+                entry["subArchitectures"] = json!([]);
             }
+            add_missing(&mut entry["subArchitectures"], &others);
             return;
         }
     }
-    match doc.get_mut("architectures") {
-        Some(Value::Array(list)) => {
-            if !list.contains(&native) {
-                list.push(native);
+    if !doc.get("architectures").is_some_and(Value::is_array) {
+        doc.insert("architectures".into(), json!([]));
+    }
+    let mut all = vec![native];
+    all.extend(others);
+    add_missing(&mut doc["architectures"], &all);
+}
+
+/// Appends to the array `list` each of `names` it lacks.
+fn add_missing(list: &mut Value, names: &[Value]) {
+    if let Value::Array(list) = list {
+        for name in names {
+            if !list.contains(name) {
+                list.push(name.clone());
             }
-        }
-        _ => {
-            doc.insert("architectures".into(), json!([native]));
         }
     }
 }
@@ -136,7 +163,7 @@ mod tests {
 
     #[test]
     fn shape_matches_what_runtimes_read() {
-        let p = Profile::allowing(["read", "execve"], DEFAULT_ERRNO, Arch::X86_64);
+        let p = Profile::allowing(["read", "execve"], DEFAULT_ERRNO, &[Arch::X86_64]);
         let expected = json!({
             "defaultAction": "SCMP_ACT_ERRNO",
             "defaultErrnoRet": 38,
@@ -148,7 +175,7 @@ mod tests {
 
     #[test]
     fn names_are_sorted_and_unique() {
-        let p = Profile::allowing(["write", "read", "write", "close"], 1, Arch::Aarch64);
+        let p = Profile::allowing(["write", "read", "write", "close"], 1, &[Arch::Aarch64]);
         assert_eq!(
             p.as_json()["syscalls"][0]["names"],
             json!(["close", "read", "write"])
@@ -159,11 +186,11 @@ mod tests {
 
     #[test]
     fn same_set_gives_same_bytes_whatever_the_order() {
-        let a = Profile::allowing(["openat", "read", "close"], DEFAULT_ERRNO, Arch::X86_64);
+        let a = Profile::allowing(["openat", "read", "close"], DEFAULT_ERRNO, &[Arch::X86_64]);
         let b = Profile::allowing(
             ["close", "openat", "read", "read"],
             DEFAULT_ERRNO,
-            Arch::X86_64,
+            &[Arch::X86_64],
         );
         assert_eq!(a.to_bytes(), b.to_bytes());
         let text = String::from_utf8(a.to_bytes()).unwrap();
@@ -195,7 +222,7 @@ mod tests {
             &baseline(),
             ["read", "mkdir", "personality", "write"],
             38,
-            Arch::X86_64,
+            &[Arch::X86_64],
         );
         let doc = p.as_json();
         assert_eq!(doc["defaultAction"], "SCMP_ACT_ERRNO");
@@ -225,10 +252,10 @@ mod tests {
         base.as_object_mut().unwrap().remove("architectures");
         base["archMap"] =
             json!([{ "architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"] }]);
-        let p = Profile::extending(&base, ["read"], 38, Arch::X86_64);
+        let p = Profile::extending(&base, ["read"], 38, &[Arch::X86_64]);
         assert_eq!(p.as_json().get("architectures"), None);
         assert_eq!(p.as_json()["archMap"], base["archMap"]);
-        let p = Profile::extending(&base, ["read"], 38, Arch::Aarch64);
+        let p = Profile::extending(&base, ["read"], 38, &[Arch::Aarch64]);
         assert_eq!(p.as_json().get("architectures"), None);
         assert_eq!(
             p.as_json()["archMap"][1],
@@ -236,25 +263,45 @@ mod tests {
         );
         // An empty archMap is no archMap.
         base["archMap"] = json!([]);
-        let p = Profile::extending(&base, ["read"], 38, Arch::X86_64);
+        let p = Profile::extending(&base, ["read"], 38, &[Arch::X86_64]);
         assert_eq!(p.as_json()["architectures"], json!(["SCMP_ARCH_X86_64"]));
+    }
+
+    /// i386 used: podman applies the native archMap entry with its sub-architectures.
+    #[test]
+    fn compat_abis_join_the_native_arch_map_entry_or_the_list() {
+        let mut base = baseline();
+        base.as_object_mut().unwrap().remove("architectures");
+        base["archMap"] =
+            json!([{ "architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X32"] }]);
+        let arches = [Arch::X86_64, Arch::X86];
+        let p = Profile::extending(&base, ["read"], 38, &arches);
+        assert_eq!(
+            p.as_json()["archMap"],
+            json!([{ "architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X32", "SCMP_ARCH_X86"] }])
+        );
+        let p = Profile::allowing(["read", "mmap2"], 38, &arches);
+        assert_eq!(
+            p.as_json()["architectures"],
+            json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"])
+        );
     }
 
     #[test]
     fn extending_with_nothing_new_adds_no_rule() {
-        let p = Profile::extending(&baseline(), ["mkdir"], 38, Arch::X86_64);
+        let p = Profile::extending(&baseline(), ["mkdir"], 38, &[Arch::X86_64]);
         assert_eq!(p.as_json()["syscalls"].as_array().unwrap().len(), 2);
     }
 
     #[test]
     fn extending_a_bare_baseline_sets_defaults() {
-        let p = Profile::extending(&json!({}), ["read"], 38, Arch::X86_64);
-        assert_eq!(p, Profile::allowing(["read"], 38, Arch::X86_64));
+        let p = Profile::extending(&json!({}), ["read"], 38, &[Arch::X86_64]);
+        assert_eq!(p, Profile::allowing(["read"], 38, &[Arch::X86_64]));
     }
 
     #[test]
     fn empty_set_has_no_allow_rule() {
-        let p = Profile::allowing([], DEFAULT_ERRNO, Arch::X86_64);
+        let p = Profile::allowing([], DEFAULT_ERRNO, &[Arch::X86_64]);
         assert_eq!(p.as_json()["syscalls"], json!([]));
     }
 }
@@ -316,7 +363,7 @@ mod proptests {
             names in prop::collection::btree_set("[a-z_]{1,10}", 0..8),
         ) {
             prop_assert_eq!(crate::baseline::validate(&baseline), Ok(()));
-            let profile = Profile::extending(&baseline, names.iter().map(String::as_str), 38, Arch::NATIVE);
+            let profile = Profile::extending(&baseline, names.iter().map(String::as_str), 38, &[Arch::NATIVE]);
             let doc = profile.as_json();
             let rules = doc["syscalls"].as_array().unwrap();
             let named = names_in_rules(rules);

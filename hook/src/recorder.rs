@@ -91,11 +91,11 @@ pub enum RecorderError {
     },
 }
 
-/// What a namespace has done so far.
+/// What the container has done so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Syscall numbers seen at least once, ascending.
-    pub syscalls: Vec<u32>,
+    /// Syscall numbers seen at least once, ascending, per ABI (index `contract::ABI_*`).
+    pub syscalls: [Vec<u32>; contract::ABI_COUNT as usize],
     /// Syscalls whose number did not fit the bitmap (counted, never recorded by name).
     pub out_of_range: u64,
     /// Tasks of the container that could not be followed (a full task map): their syscalls
@@ -103,17 +103,45 @@ pub struct Snapshot {
     pub lost: u64,
 }
 
+/// What a profile needs from a snapshot: the architectures used (the native one first) and
+/// the names recorded through any of them. One `names` list serves every architecture of a
+/// profile: runc and crun (libseccomp) resolve each name on each architecture that has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub arches: Vec<Arch>,
+    pub names: Vec<&'static str>,
+}
+
 impl Snapshot {
-    /// The recorded syscalls' names on `arch`; numbers without one are reported (warning),
-    /// never written.
-    pub fn names(&self, arch: Arch) -> Vec<&'static str> {
-        let (names, unknown) = name_all(arch, &self.syscalls);
-        if !unknown.is_empty() {
-            log::warn!(
-                "syscall numbers {unknown:?} have no name on {}; they are left out of the profile",
-                arch.seccomp_name()
-            );
+    /// The recorded syscalls' names, ABI by ABI of `native`; numbers without a name are
+    /// reported (warning), never written.
+    pub fn names(&self, native: Arch) -> Recorded {
+        let mut recorded = Recorded {
+            arches: vec![native],
+            names: Vec::new(),
+        };
+        for (abi, numbers) in native.abis().into_iter().zip(&self.syscalls) {
+            let Some(arch) = abi.filter(|_| !numbers.is_empty()) else {
+                continue;
+            };
+            let (names, unknown) = name_all(arch, numbers);
+            if !unknown.is_empty() {
+                log::warn!(
+                    "syscall numbers {unknown:?} have no name on {}; they are left out of the \
+                     profile",
+                    arch.seccomp_name()
+                );
+            }
+            if !recorded.arches.contains(&arch) {
+                recorded.arches.push(arch);
+            }
+            recorded.names.extend(names);
         }
+        self.warn_about_losses();
+        recorded
+    }
+
+    fn warn_about_losses(&self) {
         if self.lost > 0 {
             log::warn!(
                 "{} tasks of the container could not be followed (more than {} at once); \
@@ -124,12 +152,11 @@ impl Snapshot {
         }
         if self.out_of_range > 0 {
             log::warn!(
-                "{} syscalls had numbers outside the native table (x32 or invalid numbers); \
-                 they are left out of the profile",
+                "{} syscalls had numbers outside every table (invalid numbers); they are left \
+                 out of the profile",
                 self.out_of_range
             );
         }
-        names
     }
 }
 
@@ -197,10 +224,13 @@ impl Recorder {
     pub fn snapshot(&self) -> Result<Snapshot, RecorderError> {
         let seen = self.map(contract::MAP_SEEN)?;
         let seen: Array<_, Seen> = Array::try_from(seen).map_err(map_err(contract::MAP_SEEN))?;
-        let seen = seen.get(&0, 0).map_err(map_err(contract::MAP_SEEN))?;
-        let syscalls = (0..SYSCALL_SLOTS as u32)
-            .filter(|&nr| seen.slots[nr as usize] != 0)
-            .collect();
+        let mut syscalls: [Vec<u32>; contract::ABI_COUNT as usize] = Default::default();
+        for (abi, numbers) in (0..contract::ABI_COUNT).zip(&mut syscalls) {
+            let table = seen.get(&abi, 0).map_err(map_err(contract::MAP_SEEN))?;
+            *numbers = (0..SYSCALL_SLOTS as u32)
+                .filter(|&nr| table.slots[nr as usize] != 0)
+                .collect();
+        }
 
         let out = self.map(contract::MAP_OUT_OF_RANGE)?;
         let out: PerCpuArray<_, u64> =
@@ -376,7 +406,7 @@ mod tests {
         }
         let seen = &obj.maps[contract::MAP_SEEN];
         assert_eq!(seen.value_size() as usize, std::mem::size_of::<Seen>());
-        assert_eq!(seen.max_entries(), 1);
+        assert_eq!(seen.max_entries(), contract::ABI_COUNT);
         let state = &obj.maps[contract::MAP_STATE];
         assert_eq!(state.value_size() as usize, std::mem::size_of::<u32>());
         let verdict = &obj.maps[contract::MAP_VERDICT];
@@ -405,12 +435,14 @@ mod tests {
         let value = 0u64.to_ne_bytes();
         let markers = [0u8; 8 * contract::MARKER_COUNT];
         let offsets = [0u8; 8 * 3];
+        let probe = [0u8; 8 * 3];
         let globals = [
             (contract::GLOBAL_INIT_TGID, &value[..]),
             (contract::GLOBAL_CGROUP_ID, &value[..]),
             (contract::GLOBAL_OPENERS, &value[..]),
             (contract::GLOBAL_MARKERS, &markers[..]),
             (contract::GLOBAL_PT_REGS_ARGS, &offsets[..]),
+            (contract::GLOBAL_ABI_PROBE, &probe[..]),
         ]
         .into_iter()
         .map(|(name, bytes)| (name, (bytes, true)))

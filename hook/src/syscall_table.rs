@@ -6,11 +6,17 @@
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("oci-seccomp-bpf-hook supports x86_64 and aarch64 hosts");
 
-/// A seccomp architecture we can record for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A seccomp architecture (an ABI) we can record for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Arch {
     X86_64,
     Aarch64,
+    /// i386, the compat ABI of x86_64.
+    X86,
+    /// x32, the ILP32 ABI of x86_64 (numbers without the x32 bit).
+    X32,
+    /// AArch32, the compat ABI of aarch64.
+    Arm,
 }
 
 impl Arch {
@@ -20,11 +26,24 @@ impl Arch {
     #[cfg(target_arch = "aarch64")]
     pub const NATIVE: Arch = Arch::Aarch64;
 
+    /// The ABIs this native architecture's tasks can make syscalls through, in the order of
+    /// `contract::ABI_*` (native, compat, x32).
+    pub fn abis(self) -> [Option<Arch>; crate::contract::ABI_COUNT as usize] {
+        match self {
+            Arch::X86_64 => [Some(Arch::X86_64), Some(Arch::X86), Some(Arch::X32)],
+            Arch::Aarch64 => [Some(Arch::Aarch64), Some(Arch::Arm), None],
+            other => [Some(other), None, None],
+        }
+    }
+
     /// Name of the architecture in a seccomp profile's `architectures` list.
     pub fn seccomp_name(self) -> &'static str {
         match self {
             Arch::X86_64 => "SCMP_ARCH_X86_64",
             Arch::Aarch64 => "SCMP_ARCH_AARCH64",
+            Arch::X86 => "SCMP_ARCH_X86",
+            Arch::X32 => "SCMP_ARCH_X32",
+            Arch::Arm => "SCMP_ARCH_ARM",
         }
     }
 
@@ -40,6 +59,8 @@ impl Arch {
             Arch::X86_64 => [14 * 8, 13 * 8, 12 * 8],
             // user_pt_regs.regs[0..]: x0, x1, x2 hold the arguments at syscall entry.
             Arch::Aarch64 => [0, 8, 16],
+            // Never native: only the native ABI's markers are read.
+            Arch::X86 | Arch::X32 | Arch::Arm => [0; 3],
         }
     }
 
@@ -49,7 +70,65 @@ impl Arch {
         match self {
             Arch::X86_64 => syscalls::x86_64::Sysno::new(nr).map(|s| s.name()),
             Arch::Aarch64 => syscalls::aarch64::Sysno::new(nr).map(|s| s.name()),
+            Arch::X86 => syscalls::x86::Sysno::new(nr).map(|s| s.name()),
+            Arch::Arm => syscalls::arm::Sysno::new(nr).map(|s| s.name()),
+            Arch::X32 => x32_name(nr),
         }
+    }
+}
+
+/// x32 numbers (x32 bit removed): x86_64's "common" entries below 512, and x32's own entries
+/// from 512, as the kernel's syscall_64.tbl lists them. x86_64's "64"-only entries are not
+/// x32 calls (the kernel answers ENOSYS): they have no name here.
+fn x32_name(nr: usize) -> Option<&'static str> {
+    const OWN: [&str; 36] = [
+        "rt_sigaction",
+        "rt_sigreturn",
+        "ioctl",
+        "readv",
+        "writev",
+        "recvfrom",
+        "sendmsg",
+        "recvmsg",
+        "execve",
+        "ptrace",
+        "rt_sigpending",
+        "rt_sigtimedwait",
+        "rt_sigqueueinfo",
+        "sigaltstack",
+        "timer_create",
+        "mq_notify",
+        "kexec_load",
+        "waitid",
+        "set_robust_list",
+        "get_robust_list",
+        "vmsplice",
+        "move_pages",
+        "preadv",
+        "pwritev",
+        "rt_tgsigqueueinfo",
+        "recvmmsg",
+        "sendmmsg",
+        "process_vm_readv",
+        "process_vm_writev",
+        "setsockopt",
+        "getsockopt",
+        "io_setup",
+        "io_submit",
+        "execveat",
+        "preadv2",
+        "pwritev2",
+    ];
+    /// x86_64 numbers that are 64-bit only (x32 has its own entry, or none).
+    const ONLY_64: [usize; 47] = [
+        13, 15, 16, 19, 20, 45, 46, 47, 54, 55, 59, 101, 127, 128, 129, 131, 134, 156, 174, 177,
+        178, 180, 205, 206, 209, 211, 214, 215, 222, 236, 244, 246, 247, 273, 274, 278, 279, 295,
+        296, 297, 299, 307, 310, 311, 322, 327, 328,
+    ];
+    match nr {
+        512..=547 => Some(OWN[nr - 512]),
+        _ if ONLY_64.contains(&nr) => None,
+        _ => syscalls::x86_64::Sysno::new(nr).map(|s| s.name()),
     }
 }
 
@@ -140,7 +219,44 @@ mod tests {
     }
 
     #[test]
+    fn compat_and_x32_numbers_are_named_from_their_own_tables() {
+        // The example: i386 numbers named from the x86_64 table gave nonsense.
+        assert_eq!(Arch::X86.syscall_name(39), Some("mkdir"));
+        assert_eq!(Arch::X86.syscall_name(40), Some("rmdir"));
+        assert_eq!(Arch::X86.syscall_name(192), Some("mmap2"));
+        assert_eq!(Arch::X86.syscall_name(308), Some("pselect6"));
+        assert_eq!(Arch::X86_64.syscall_name(308), Some("setns"));
+        assert_eq!(Arch::Arm.syscall_name(39), Some("mkdir"));
+        assert_eq!(Arch::Arm.syscall_name(11), Some("execve"));
+        assert_eq!(Arch::X32.syscall_name(83), Some("mkdir"));
+        assert_eq!(Arch::X32.syscall_name(512), Some("rt_sigaction"));
+        assert_eq!(Arch::X32.syscall_name(520), Some("execve"));
+        assert_eq!(Arch::X32.syscall_name(547), Some("pwritev2"));
+        assert_eq!(
+            Arch::X32.syscall_name(59),
+            None,
+            "64-bit execve is not an x32 call"
+        );
+        assert_eq!(Arch::X32.syscall_name(548), None);
+    }
+
+    #[test]
+    fn abis_follow_the_contract_order() {
+        use crate::contract::{ABI_COMPAT, ABI_NATIVE, ABI_X32};
+        let x86 = Arch::X86_64.abis();
+        assert_eq!(x86[ABI_NATIVE as usize], Some(Arch::X86_64));
+        assert_eq!(x86[ABI_COMPAT as usize], Some(Arch::X86));
+        assert_eq!(x86[ABI_X32 as usize], Some(Arch::X32));
+        let arm = Arch::Aarch64.abis();
+        assert_eq!(arm[ABI_COMPAT as usize], Some(Arch::Arm));
+        assert_eq!(arm[ABI_X32 as usize], None);
+    }
+
+    #[test]
     fn seccomp_architecture_names() {
+        assert_eq!(Arch::X86.seccomp_name(), "SCMP_ARCH_X86");
+        assert_eq!(Arch::X32.seccomp_name(), "SCMP_ARCH_X32");
+        assert_eq!(Arch::Arm.seccomp_name(), "SCMP_ARCH_ARM");
         assert_eq!(Arch::X86_64.seccomp_name(), "SCMP_ARCH_X86_64");
         assert_eq!(Arch::Aarch64.seccomp_name(), "SCMP_ARCH_AARCH64");
     }

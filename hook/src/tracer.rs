@@ -127,12 +127,13 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String, TracerError> 
         return Err(TracerError::NoWorkload(path.to_owned()));
     }
     let snapshot = recorder.snapshot().map_err(TracerError::Read)?;
-    let mut names = snapshot.names(Arch::NATIVE);
-    let count = names.len();
-    names.extend_from_slice(profile::RUNTIME_FLOOR);
+    let mut recorded = snapshot.names(Arch::NATIVE);
+    let count = recorded.names.len();
+    recorded.names.extend_from_slice(profile::RUNTIME_FLOOR);
+    let (names, arches) = (recorded.names, &recorded.arches);
     let profile = match &job.baseline {
-        Some(baseline) => Profile::extending(baseline, names, job.errno, Arch::NATIVE),
-        None => Profile::allowing(names, job.errno, Arch::NATIVE),
+        Some(baseline) => Profile::extending(baseline, names, job.errno, arches),
+        None => Profile::allowing(names, job.errno, arches),
     };
     job.output.write(&profile.to_bytes())?;
     Ok(format!("wrote {} ({count} syscalls seen)", path.display()))

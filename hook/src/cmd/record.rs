@@ -48,7 +48,8 @@ async fn record(child: GatedChild, args: &RecordArgs, output: Option<Output>) ->
     let snapshot = recorder.snapshot()?;
     drop(recorder);
 
-    let profile = Profile::allowing(snapshot.names(Arch::NATIVE), args.errno, Arch::NATIVE);
+    let recorded = snapshot.names(Arch::NATIVE);
+    let profile = Profile::allowing(recorded.names, args.errno, &recorded.arches);
     match &output {
         Some(output) => output.write(&profile.to_bytes())?,
         None => std::io::stdout()
