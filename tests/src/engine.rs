@@ -255,6 +255,19 @@ impl Runc {
             customise(config);
         })
     }
+
+    /// `runc exec ID cmd...` into a running container of this engine.
+    pub fn exec(&self, id: &str, cmd: &[&str]) -> Output {
+        Command::new("runc")
+            .arg("--root")
+            .arg(self.dir.path().join("state"))
+            .arg("exec")
+            .arg(id)
+            .args(cmd)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runc runs")
+    }
 }
 
 impl Default for Runc {

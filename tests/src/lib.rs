@@ -134,6 +134,7 @@ pub fn busybox_rootfs(dir: &Path) -> PathBuf {
     std::fs::copy(&busybox, root.join("bin/busybox")).unwrap();
     for applet in [
         "sh", "ls", "mkdir", "true", "cat", "echo", "sleep", "unshare", "hostname", "touch",
+        "nsenter",
     ] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
     }

@@ -100,6 +100,63 @@ fn a_neighbour_in_a_shared_pid_namespace_is_not_recorded() {
     );
 }
 
+/// A pod that shares its PID namespace (`podman pod create --share pid`, Kubernetes
+/// `shareProcessNamespace: true`): a neighbour's loop is not in the traced container's profile.
+#[test]
+fn a_neighbour_in_a_pod_sharing_pids_is_not_recorded() {
+    let Some(p) = podman("a_neighbour_in_a_pod_sharing_pids_is_not_recorded") else {
+        return;
+    };
+    // The pod's infra container needs an image: the busybox root, imported.
+    let tar = p.scratch_path("rootfs.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(p.rootfs())
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .expect("tar runs");
+    assert!(status.success());
+    let image = "localhost/osbh-infra";
+    let change = r#"CMD ["/bin/sleep", "infinity"]"#;
+    ok(
+        "podman import",
+        &p.podman(&["import", "--change", change, tar.to_str().unwrap(), image]),
+    );
+    let pod = e2e::unique_id("pod");
+    ok(
+        "podman pod create",
+        &p.podman(&[
+            "pod",
+            "create",
+            "--name",
+            &pod,
+            "--share",
+            "pid",
+            "--infra-image",
+            image,
+        ]),
+    );
+    let in_pod = format!("--pod={pod}");
+    let profile = p.scratch_path("in-pod.json");
+    let annotation = format!("of:{}", profile.display());
+    let traced = {
+        let _a = Neighbour::start(&p, &[&in_pod], "getcpu");
+        p.trace_with(&[&in_pod], &annotation, &["sleep", "1"])
+    };
+    ok("tracing in the pod", &traced);
+    let names = names_of(&profile);
+    assert!(
+        !names.iter().any(|n| n == "getcpu"),
+        "the neighbour's loop: {names:?}"
+    );
+    let opt = format!("seccomp={}", profile.display());
+    let enforced = p.run(&["--rm", &in_pod, "--security-opt", &opt], &["sleep", "1"]);
+    let _ = p.podman(&["pod", "rm", "-f", &pod]);
+    ok("the container under its profile, in the pod", &enforced);
+}
+
 /// `--pid=host`: recorded like any container, and only the container.
 #[test]
 fn a_host_pid_container_records_only_itself() {
@@ -298,8 +355,9 @@ fn a_stopped_and_continued_sleep_runs_under_its_profile() {
     );
 }
 
-/// Thousands of short children come and go (each leaves the task map when it exits); a later
-/// nested PID namespace is still followed.
+/// A task that joined another network namespace (setns, which once marked it as nesting),
+/// then thousands of short children come and go (each leaves the task map when it exits); a
+/// later nested PID namespace is still followed.
 #[test]
 fn many_children_then_a_nested_namespace_are_recorded() {
     let Some(p) = podman("many_children_then_a_nested_namespace_are_recorded") else {
@@ -307,8 +365,8 @@ fn many_children_then_a_nested_namespace_are_recorded() {
     };
     let nr = e2e::syscall_number("getcpu");
     let script = format!(
-        "i=0; while [ $i -lt 5000 ]; do /bin/true; i=$((i+1)); done; \
-         unshare -p -f /bin/callnr {nr}"
+        "nsenter --net=/proc/1/ns/net sh -c 'i=0; while [ $i -lt 5000 ]; do /bin/true; \
+         i=$((i+1)); done; unshare -p -f /bin/callnr {nr}'"
     );
     let profile = p.scratch_path("many.json");
     let annotation = format!("of:{}", profile.display());

@@ -68,3 +68,90 @@ fn runc_ids_with_plus_or_250_characters_are_traced() {
         assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
     }
 }
+
+fn names(profile: &std::path::Path) -> Vec<String> {
+    e2e::allowed_names(profile).1
+}
+
+/// A createContainer hook (run by runc in the container's namespaces before pivot_root) is not
+/// the container, and the same command gives the same profile every time.
+#[test]
+fn runc_hooks_are_not_recorded_and_recordings_are_stable() {
+    let Some(r) = runc("runc_hooks_are_not_recorded_and_recordings_are_stable") else {
+        return;
+    };
+    let plain: Vec<_> = (0..5)
+        .map(|i| {
+            names(&scenarios::trace(
+                &r,
+                &format!("plain-{i}.json"),
+                None,
+                &["ls", "/"],
+            ))
+        })
+        .collect();
+    for other in &plain[1..] {
+        assert_eq!(other, &plain[0]);
+    }
+    let profile = r.scratch().join("hooked.json");
+    let out = r.trace_with(
+        &format!("of:{}", profile.display()),
+        &["ls", "/"],
+        |config| {
+            config["hooks"]["createContainer"] = serde_json::json!([{ "path": "/bin/true" }]);
+        },
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hooked = names(&profile);
+    for setup in ["mount", "umount2", "pivot_root", "sethostname"] {
+        assert!(
+            !hooked.iter().any(|n| n == setup),
+            "the hook's {setup}: {hooked:?}"
+        );
+    }
+    assert_eq!(hooked, plain[0]);
+}
+
+/// `runc exec` into a traced container is recorded with it.
+#[test]
+fn runc_exec_is_recorded() {
+    if !e2e::privileged_with("runc_exec_is_recorded", &["runc", "busybox", "gcc"]) {
+        return;
+    }
+    let r = Runc::new();
+    e2e::install_syscall_helper(r.rootfs());
+    let nr = e2e::syscall_number("getcpu").to_string();
+    let id = e2e::unique_id("runc-exec");
+    let profile = r.scratch().join("exec.json");
+    let script = "touch /tmp/up; while [ ! -e /tmp/done ]; do sleep 0.05; done";
+    let annotation = format!("of:{}", profile.display());
+    let (traced, exec) = std::thread::scope(|scope| {
+        let run = scope.spawn(|| r.trace_as(&id, &annotation, &["sh", "-c", script], |_| {}));
+        e2e::poll_until(std::time::Duration::from_secs(10), || {
+            r.rootfs().join("tmp/up").exists().then_some(())
+        })
+        .expect("the container started");
+        let exec = r.exec(&id, &["/bin/callnr", &nr]);
+        std::fs::write(r.rootfs().join("tmp/done"), "").unwrap();
+        (run.join().unwrap(), exec)
+    });
+    assert!(
+        traced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&traced.stderr)
+    );
+    assert!(
+        exec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exec.stderr)
+    );
+    let names = names(&profile);
+    assert!(
+        names.iter().any(|n| n == "getcpu"),
+        "runc exec not recorded: {names:?}"
+    );
+}
