@@ -109,6 +109,17 @@ pub fn debug_artifact(relative: &str) -> PathBuf {
     paths::target_dir(&workspace).join("debug").join(relative)
 }
 
+/// Fails the test, with everything the command printed, unless `out` is a success.
+pub fn assert_success(what: &str, out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{what}: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Writes `content` to `path` with permission bits `mode`.
 pub fn write_with_mode(path: &Path, content: &str, mode: u32) {
     use std::os::unix::fs::PermissionsExt;

@@ -8,14 +8,7 @@ use serde_json::json;
 use crate::{allowed_names, engine::Engine};
 
 fn assert_ok(engine: &dyn Engine, what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{} {what}: {:?}\nstdout: {}\nstderr: {}",
-        engine.name(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_success(&format!("{} {what}", engine.name()), out);
 }
 
 fn assert_failed(engine: &dyn Engine, what: &str, out: &Output) {

@@ -4,9 +4,10 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use std::{path::Path, process::Output};
+use std::path::Path;
 
 use e2e::{
+    assert_success,
     engine::{Engine, Podman},
     scenarios,
 };
@@ -38,16 +39,6 @@ fn podman(test: &str) -> Option<Podman> {
     e2e::install_static_helper_with(p.rootfs(), "m32", M32, &["-m32"]);
     e2e::install_static_helper(p.rootfs(), "int80", INT80);
     Some(p)
-}
-
-fn ok(what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{what}: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The same profile with only the native architecture listed.
@@ -84,7 +75,7 @@ fn a_32_bit_program_gets_i386_names_and_runs_under_its_profile() {
     for wrong in ["creat", "process_vm_writev", "recvfrom", "sendfile"] {
         assert!(!names.iter().any(|n| n == wrong), "{wrong}: {names:?}");
     }
-    ok("m32 under its profile", &p.enforce(&profile, &["/bin/m32"]));
+    assert_success("m32 under its profile", &p.enforce(&profile, &["/bin/m32"]));
     let native = native_only(&profile, &p, "m32-native.json");
     let refused = p.enforce(&native, &["/bin/m32"]);
     assert!(
@@ -105,7 +96,7 @@ fn int_0x80_from_a_64_bit_program_is_recorded_as_i386() {
         !names.iter().any(|n| n == "writev"),
         "i386 20 named natively: {names:?}"
     );
-    ok(
+    assert_success(
         "int80 under its profile",
         &p.enforce(&profile, &["/bin/int80"]),
     );
@@ -132,7 +123,7 @@ fn record_of_a_32_bit_program_lists_i386() {
         .arg(p.rootfs().join("bin/m32"))
         .output()
         .unwrap();
-    ok("record -- m32", &out);
+    assert_success("record -- m32", &out);
     let names = assert_i386_listed(&profile);
     for name in ["mkdir", "rmdir"] {
         assert!(names.iter().any(|n| n == name), "{name}: {names:?}");

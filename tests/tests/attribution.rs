@@ -5,11 +5,11 @@
 
 use std::{
     path::Path,
-    process::Output,
     time::{Duration, Instant},
 };
 
 use e2e::{
+    assert_success,
     engine::{Engine, Podman},
     scenarios,
 };
@@ -24,16 +24,6 @@ fn podman(test: &str) -> Option<Podman> {
     let p = Podman::new();
     e2e::install_syscall_helper(p.rootfs());
     Some(p)
-}
-
-fn ok(what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{what}: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn names_of(profile: &Path) -> Vec<String> {
@@ -53,7 +43,7 @@ impl<'a> Neighbour<'a> {
         let script = format!("while true; do /bin/callnr {nr} >/dev/null; done");
         let mut args = vec!["-d", "--name", id.as_str()];
         args.extend_from_slice(extra);
-        ok(
+        assert_success(
             "starting the neighbour",
             &p.run(&args, &["sh", "-c", &script]),
         );
@@ -78,7 +68,7 @@ fn a_neighbour_in_a_shared_pid_namespace_is_not_recorded() {
     let shared = format!("--pid=container:{}", a.id);
     let profile = p.scratch_path("b.json");
     let annotation = format!("of:{}", profile.display());
-    ok(
+    assert_success(
         "tracing B",
         &p.trace_with(&[&shared], &annotation, &["sleep", "1"]),
     );
@@ -94,7 +84,7 @@ fn a_neighbour_in_a_shared_pid_namespace_is_not_recorded() {
         "{names:?}"
     );
     let opt = format!("seccomp={}", profile.display());
-    ok(
+    assert_success(
         "B under its profile",
         &p.run(&["--rm", &shared, "--security-opt", &opt], &["sleep", "1"]),
     );
@@ -120,12 +110,12 @@ fn a_neighbour_in_a_pod_sharing_pids_is_not_recorded() {
     assert!(status.success());
     let image = "localhost/osbh-infra";
     let change = r#"CMD ["/bin/sleep", "infinity"]"#;
-    ok(
+    assert_success(
         "podman import",
         &p.podman(&["import", "--change", change, tar.to_str().unwrap(), image]),
     );
     let pod = e2e::unique_id("pod");
-    ok(
+    assert_success(
         "podman pod create",
         &p.podman(&[
             "pod",
@@ -145,7 +135,7 @@ fn a_neighbour_in_a_pod_sharing_pids_is_not_recorded() {
         let _a = Neighbour::start(&p, &[&in_pod], "getcpu");
         p.trace_with(&[&in_pod], &annotation, &["sleep", "1"])
     };
-    ok("tracing in the pod", &traced);
+    assert_success("tracing in the pod", &traced);
     let names = names_of(&profile);
     assert!(
         !names.iter().any(|n| n == "getcpu"),
@@ -154,7 +144,7 @@ fn a_neighbour_in_a_pod_sharing_pids_is_not_recorded() {
     let opt = format!("seccomp={}", profile.display());
     let enforced = p.run(&["--rm", &in_pod, "--security-opt", &opt], &["sleep", "1"]);
     let _ = p.podman(&["pod", "rm", "-f", &pod]);
-    ok("the container under its profile, in the pod", &enforced);
+    assert_success("the container under its profile, in the pod", &enforced);
 }
 
 /// `--pid=host`: recorded like any container, and only the container.
@@ -180,7 +170,7 @@ fn a_host_pid_container_records_only_itself() {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         out
     });
-    ok("tracing with --pid=host", &out);
+    assert_success("tracing with --pid=host", &out);
     let names = names_of(&profile);
     assert!(
         names.iter().any(|n| n == "msync"),
@@ -191,7 +181,7 @@ fn a_host_pid_container_records_only_itself() {
         "the host's loop: {names:?}"
     );
     let opt = format!("seccomp={}", profile.display());
-    ok(
+    assert_success(
         "the container under its profile",
         &p.run(
             &["--rm", "--pid=host", "--security-opt", &opt],
@@ -230,8 +220,8 @@ fn podman_exec_is_recorded_and_runs_under_the_profile() {
         let exec = wait_for_exec(&p, &id);
         (run.join().unwrap(), exec)
     });
-    ok("the traced container", &traced);
-    ok("podman exec", &exec);
+    assert_success("the traced container", &traced);
+    assert_success("podman exec", &exec);
     let names = names_of(&profile);
     assert!(
         names.iter().any(|n| n == "getcpu"),
@@ -253,8 +243,8 @@ fn podman_exec_is_recorded_and_runs_under_the_profile() {
         let exec = wait_for_exec(&p, &id);
         (run.join().unwrap(), exec)
     });
-    ok("the enforced container", &enforced);
-    ok("podman exec under the profile", &exec);
+    assert_success("the enforced container", &enforced);
+    assert_success("podman exec under the profile", &exec);
     let stdout = String::from_utf8_lossy(&exec.stdout);
     assert_eq!(stdout.trim(), format!("{nr} 0 0"), "getcpu was refused");
 }
@@ -308,7 +298,7 @@ fn ten_recordings_of_the_same_command_are_identical() {
         for profile in &profiles[1..] {
             assert_eq!(names_of(profile), first, "{cmd:?}: {}", profile.display());
         }
-        ok("under its profile", &p.enforce(&profiles[9], cmd));
+        assert_success("under its profile", &p.enforce(&profiles[9], cmd));
     }
 }
 
@@ -332,7 +322,7 @@ fn a_stopped_and_continued_sleep_runs_under_its_profile() {
     let profile = scenarios::trace(&p, "sleep.json", None, &["/bin/sleeper"]);
     let opt = format!("seccomp={}", profile.display());
     let id = e2e::unique_id("stopped");
-    ok(
+    assert_success(
         "starting the sleeper",
         &p.run(
             &["-d", "--name", &id, "--security-opt", &opt],
@@ -340,13 +330,13 @@ fn a_stopped_and_continued_sleep_runs_under_its_profile() {
         ),
     );
     std::thread::sleep(Duration::from_millis(500));
-    ok("SIGSTOP", &p.podman(&["kill", "--signal", "STOP", &id]));
+    assert_success("SIGSTOP", &p.podman(&["kill", "--signal", "STOP", &id]));
     std::thread::sleep(Duration::from_millis(300));
-    ok("SIGCONT", &p.podman(&["kill", "--signal", "CONT", &id]));
+    assert_success("SIGCONT", &p.podman(&["kill", "--signal", "CONT", &id]));
     let waited = p.podman(&["wait", &id]);
     let logs = p.podman(&["logs", &id]);
     let _ = p.podman(&["rm", "-f", &id]);
-    ok("podman wait", &waited);
+    assert_success("podman wait", &waited);
     assert_eq!(
         String::from_utf8_lossy(&waited.stdout).trim(),
         "0",
@@ -371,7 +361,7 @@ fn many_children_then_a_nested_namespace_are_recorded() {
     let profile = p.scratch_path("many.json");
     let annotation = format!("of:{}", profile.display());
     let started = Instant::now();
-    ok(
+    assert_success(
         "5000 children, then unshare -pf",
         &p.trace_with(
             &["--cap-add", "SYS_ADMIN"],
