@@ -50,7 +50,7 @@ pub const ABI_COMPAT: u32 = 1;
 pub const ABI_X32: u32 = 2;
 pub const ABI_COUNT: u32 = 3;
 pub const X32_SYSCALL_BIT: u64 = 0x4000_0000;
-/// Read-only global `[u64; 3]`: how to tell the ABI of a syscall, set by userspace for this
+/// Read-only global `[u64; ABI_PROBE_SLOTS]`: how to tell the ABI of a syscall, set by userspace for this
 /// architecture and kernel: [`ABI_PROBE_OFFSET`], the byte offset in `task_struct` of a word
 /// (x86_64: `thread_info.status`; aarch64: `thread_info.flags`); [`ABI_PROBE_MASK`], the bit
 /// of that word that marks a compat syscall (`TS_COMPAT`; `TIF_32BIT`), 0 for none;
@@ -59,6 +59,16 @@ pub const GLOBAL_ABI_PROBE: &str = "ABI_PROBE";
 pub const ABI_PROBE_OFFSET: usize = 0;
 pub const ABI_PROBE_MASK: usize = 1;
 pub const ABI_PROBE_X32: usize = 2;
+/// [`ABI_PROBE_MODE`]: how the word is read. [`PROBE_READ`] copies it with
+/// `bpf_probe_read_kernel` (any kernel); [`PROBE_BTF_X86_64`] and [`PROBE_BTF_AARCH64`] load
+/// it directly through `bpf_get_current_task_btf` (5.11+: cheaper, but the verifier wants a
+/// constant offset, so each layout has its own branch; the unused ones are pruned as dead
+/// code, which is what lets older kernels load the object).
+pub const ABI_PROBE_MODE: usize = 3;
+pub const ABI_PROBE_SLOTS: usize = 4;
+pub const PROBE_READ: u64 = 0;
+pub const PROBE_BTF_X86_64: u64 = 1;
+pub const PROBE_BTF_AARCH64: u64 = 2;
 /// Per-CPU array map with one `u64`: how many syscalls had a number `>= SYSCALL_SLOTS`.
 pub const MAP_OUT_OF_RANGE: &str = "OUT_OF_RANGE";
 

@@ -13,7 +13,7 @@
 use aya_ebpf::{
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
-        bpf_probe_read_kernel,
+        bpf_get_current_task_btf, bpf_probe_read_kernel,
     },
     macros::{map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, PerCpuArray},
@@ -24,11 +24,12 @@ use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
 use aya_log_ebpf::warn;
 use hook_ebpf::contract::{
-    Seen, Verdict, ABI_COMPAT, ABI_COUNT, ABI_NATIVE, ABI_PROBE_MASK, ABI_PROBE_OFFSET,
-    ABI_PROBE_X32, ABI_X32, MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL,
-    MARKER_SECCOMP, OPEN_AT_EXEC, OPEN_AT_FILTER, PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC,
-    SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, STATE_GROUPS, STATE_RECORDING, STATE_SLOTS,
-    STATE_WINDOW, SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, VERDICT_INSIDE,
+    Seen, Verdict, ABI_COMPAT, ABI_COUNT, ABI_NATIVE, ABI_PROBE_MASK, ABI_PROBE_MODE,
+    ABI_PROBE_OFFSET, ABI_PROBE_SLOTS, ABI_PROBE_X32, ABI_X32, MARKER_COUNT, MARKER_EXECVE,
+    MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64,
+    PROBE_BTF_X86_64, PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER,
+    SECCOMP_SET_MODE_FILTER, STATE_GROUPS, STATE_RECORDING, STATE_SLOTS, STATE_WINDOW,
+    SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, VERDICT_INSIDE,
 };
 
 /// The container, written by the loader (`contract::GLOBAL_*`).
@@ -49,7 +50,7 @@ static MARKERS: [u64; MARKER_COUNT] = [u64::MAX; MARKER_COUNT];
 static PT_REGS_ARGS: [u64; 3] = [0; 3];
 /// How to tell a compat or x32 syscall (`contract::GLOBAL_ABI_PROBE`).
 #[unsafe(no_mangle)]
-static ABI_PROBE: [u64; 3] = [0; 3];
+static ABI_PROBE: [u64; ABI_PROBE_SLOTS] = [0; ABI_PROBE_SLOTS];
 
 #[map]
 static STATE: Array<u32> = Array::with_max_entries(STATE_SLOTS, 0);
@@ -185,19 +186,34 @@ fn abi_of(nr: u64, task: u64) -> (u32, u64) {
     if nr & x32 != 0 {
         return (ABI_X32, nr & !x32);
     }
-    if is_compat(task, probe(ABI_PROBE_OFFSET), probe(ABI_PROBE_MASK)) {
+    if is_compat(task) {
         return (ABI_COMPAT, nr);
     }
     (ABI_NATIVE, nr)
 }
 
+/// Whether the current syscall came through the compat ABI (`contract::GLOBAL_ABI_PROBE`).
 #[inline(always)]
-fn is_compat(task: u64, offset: u64, mask: u64) -> bool {
+fn is_compat(task: u64) -> bool {
+    let probe = |i: usize| unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) };
+    let mask = probe(ABI_PROBE_MASK);
     if mask == 0 {
         return false;
     }
-    let word = unsafe { bpf_probe_read_kernel(task.wrapping_add(offset) as *const u64) };
-    word.unwrap_or(0) & mask != 0
+    let mode = probe(ABI_PROBE_MODE);
+    let word = if mode == PROBE_BTF_X86_64 {
+        // thread_info.status (u32) at offset 16 of task_struct.
+        let current = unsafe { bpf_get_current_task_btf() } as *const u8;
+        u64::from(unsafe { core::ptr::read_volatile(current.wrapping_add(16) as *const u32) })
+    } else if mode == PROBE_BTF_AARCH64 {
+        // The low half of thread_info.flags at offset 0 (TIF_32BIT is bit 22).
+        let current = unsafe { bpf_get_current_task_btf() } as *const u8;
+        u64::from(unsafe { core::ptr::read_volatile(current as *const u32) })
+    } else {
+        let at = task.wrapping_add(probe(ABI_PROBE_OFFSET)) as *const u64;
+        unsafe { bpf_probe_read_kernel(at) }.unwrap_or(0)
+    };
+    word & mask != 0
 }
 
 /// One of the syscalls that may make a task a member: a few compares, paid by every
@@ -218,8 +234,7 @@ fn is_marker(nr: u64) -> bool {
 fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> bool {
     let openers = OPENERS.load();
     // Runtimes are native programs; a compat call with a marker's number is something else.
-    let probe = |i: usize| unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) };
-    if is_compat(task, probe(ABI_PROBE_OFFSET), probe(ABI_PROBE_MASK)) {
+    if is_compat(task) {
         return false;
     }
     let marker = |i: usize| unsafe { core::ptr::read_volatile(&MARKERS[i]) };

@@ -68,15 +68,25 @@ pub fn load(container: &Container, timings: &mut AttachTimings) -> Result<Ebpf, 
 /// aarch64: x86_64's `status` (after `flags`, and since 5.11 `syscall_work`) holds `TS_COMPAT`
 /// (0x2) while an i386 syscall runs, whether from a 32-bit task or `int 0x80`; aarch64's
 /// `flags` holds `TIF_32BIT` (bit 22) for AArch32 tasks. x32 numbers carry bit 30.
-fn abi_probe(arch: Arch, version: (u32, u32)) -> [u64; 3] {
-    let mut probe = [0u64; 3];
+fn abi_probe(arch: Arch, version: (u32, u32)) -> [u64; contract::ABI_PROBE_SLOTS] {
+    let mut probe = [0u64; contract::ABI_PROBE_SLOTS];
+    // bpf_get_current_task_btf came with 5.11; before, the word is copied (dearer).
+    let btf = version >= (5, 11);
     match arch {
         Arch::X86_64 => {
-            probe[contract::ABI_PROBE_OFFSET] = if version >= (5, 11) { 16 } else { 8 };
+            probe[contract::ABI_PROBE_OFFSET] = if btf { 16 } else { 8 };
             probe[contract::ABI_PROBE_MASK] = 0x2;
             probe[contract::ABI_PROBE_X32] = contract::X32_SYSCALL_BIT;
+            if btf {
+                probe[contract::ABI_PROBE_MODE] = contract::PROBE_BTF_X86_64;
+            }
         }
-        Arch::Aarch64 => probe[contract::ABI_PROBE_MASK] = 1 << 22,
+        Arch::Aarch64 => {
+            probe[contract::ABI_PROBE_MASK] = 1 << 22;
+            if btf {
+                probe[contract::ABI_PROBE_MODE] = contract::PROBE_BTF_AARCH64;
+            }
+        }
         Arch::X86 | Arch::X32 | Arch::Arm => {}
     }
     probe
@@ -157,10 +167,21 @@ mod tests {
 
     #[test]
     fn the_abi_probe_follows_thread_info_across_kernels() {
-        assert_eq!(abi_probe(Arch::X86_64, (6, 18)), [16, 0x2, 0x4000_0000]);
-        assert_eq!(abi_probe(Arch::X86_64, (5, 11)), [16, 0x2, 0x4000_0000]);
-        assert_eq!(abi_probe(Arch::X86_64, (5, 10)), [8, 0x2, 0x4000_0000]);
-        assert_eq!(abi_probe(Arch::Aarch64, (6, 1)), [0, 1 << 22, 0]);
+        let btf_x86 = contract::PROBE_BTF_X86_64;
+        assert_eq!(
+            abi_probe(Arch::X86_64, (6, 18)),
+            [16, 0x2, 0x4000_0000, btf_x86]
+        );
+        assert_eq!(
+            abi_probe(Arch::X86_64, (5, 11)),
+            [16, 0x2, 0x4000_0000, btf_x86]
+        );
+        assert_eq!(
+            abi_probe(Arch::X86_64, (5, 10)),
+            [8, 0x2, 0x4000_0000, contract::PROBE_READ]
+        );
+        let btf_arm = contract::PROBE_BTF_AARCH64;
+        assert_eq!(abi_probe(Arch::Aarch64, (6, 1)), [0, 1 << 22, 0, btf_arm]);
         let (major, _) = kernel_version();
         assert!(major >= 5, "this kernel's version was not read");
     }

@@ -435,7 +435,7 @@ mod tests {
         let value = 0u64.to_ne_bytes();
         let markers = [0u8; 8 * contract::MARKER_COUNT];
         let offsets = [0u8; 8 * 3];
-        let probe = [0u8; 8 * 3];
+        let probe = [0u8; 8 * contract::ABI_PROBE_SLOTS];
         let globals = [
             (contract::GLOBAL_INIT_TGID, &value[..]),
             (contract::GLOBAL_CGROUP_ID, &value[..]),
