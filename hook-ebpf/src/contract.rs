@@ -99,7 +99,7 @@ pub const TRACED_GROUP_SLOTS: u32 = 64;
 pub const MAP_LOST: &str = "LOST";
 
 /// Single-entry array map with one `u64`, bumped by every task exit on the host and by every
-/// membership change of a task other than the current one. A [`Verdict`] is trusted only while
+/// task that joins other than by fork (its old answer may sit in any CPU's memo). A [`Verdict`] is trusted only while
 /// it is unchanged: an exit may hand a kernel stack (or task) to a later task.
 pub const MAP_EPOCH: &str = "EPOCH";
 /// Per-CPU array map with one [`Verdict`]: the membership of the task that last made a syscall
@@ -155,8 +155,7 @@ pub struct Seen {
 
 /// A memo of the membership check, which costs a helper call and a hash lookup on every
 /// syscall of every task on the host. The answer for the task that last ran a syscall on a CPU
-/// stays right until that task joins (it then rewrites the memo itself) or [`MAP_EPOCH`] moves
-/// (an exit, or another task's membership changed). The identity and the answer share one
+/// stays right until [`MAP_EPOCH`] moves (an exit, or a task joined). The identity and the answer share one
 /// word, so a preempted writer can never pair one task with another's answer.
 #[repr(C)]
 #[derive(Clone, Copy)]

@@ -106,12 +106,9 @@ pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
 #[inline(always)]
 fn on_syscall<C: EbpfContext>(ctx: &C, identity: u64, nr: i64, arg: impl Fn(usize) -> u64) -> i32 {
     let (member, task) = membership(identity);
-    if !member {
-        if !is_marker(nr as u64) || !joins(nr as u64, task, &arg) {
-            return 0;
-        }
-        // The joining syscall itself runs under the filter (or starts the workload).
-        remember(identity, task);
+    // The joining syscall itself runs under the filter (or starts the workload).
+    if !member && (!is_marker(nr as u64) || !joins(nr as u64, task, &arg)) {
+        return 0;
     }
     record(ctx, nr, task);
     0
@@ -268,7 +265,14 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> bool {
     if filter && nr == marker(MARKER_SECCOMP) && arg(1) & SECCOMP_FILTER_FLAG_TSYNC != 0 {
         join_group(tgid as u32);
     }
-    TRACED.insert(task, 1, 0).is_ok()
+    if TRACED.insert(task, 1, 0).is_err() {
+        return false;
+    }
+    // Every CPU's memo may hold "not a member" for this task (it ran there before): moving the
+    // epoch retires them all. Remembering the answer on this CPU alone lost the runtime's
+    // calls whenever the task then ran on another CPU.
+    bump_epoch();
+    true
 }
 
 /// Every thread of process `tgid` is a member (TSYNC gave them all the filter).
@@ -306,16 +310,6 @@ fn membership(identity: u64) -> (bool, u64) {
     memo.epoch = epoch;
     memo.current = task;
     (inside, task)
-}
-
-/// The current task joined: the memo says so from now on (its epoch is still current).
-#[inline(always)]
-fn remember(identity: u64, task: u64) {
-    if let Some(memo) = VERDICT.get_ptr_mut(0) {
-        let memo = unsafe { &mut *memo };
-        memo.task = identity | VERDICT_INSIDE;
-        memo.current = task;
-    }
 }
 
 /// The answer the memo keeps: `task`, or its whole process, is a member.
