@@ -178,8 +178,7 @@ fn record<C: EbpfContext>(ctx: &C, nr: i64, task: u64) {
 /// kernel read per member syscall (the task address comes from the memo); non-members never pay.
 #[inline(always)]
 fn abi_of(nr: u64, task: u64) -> (u32, u64) {
-    let probe = |i: usize| unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) };
-    let x32 = probe(ABI_PROBE_X32);
+    let x32 = abi_probe(ABI_PROBE_X32);
     if nr & x32 != 0 {
         return (ABI_X32, nr & !x32);
     }
@@ -192,12 +191,11 @@ fn abi_of(nr: u64, task: u64) -> (u32, u64) {
 /// Whether the current syscall came through the compat ABI (`contract::GLOBAL_ABI_PROBE`).
 #[inline(always)]
 fn is_compat(task: u64) -> bool {
-    let probe = |i: usize| unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) };
-    let mask = probe(ABI_PROBE_MASK);
+    let mask = abi_probe(ABI_PROBE_MASK);
     if mask == 0 {
         return false;
     }
-    let mode = probe(ABI_PROBE_MODE);
+    let mode = abi_probe(ABI_PROBE_MODE);
     let word = if mode == PROBE_BTF_X86_64 {
         // thread_info.status (u32) at offset 16 of task_struct.
         let current = unsafe { bpf_get_current_task_btf() } as *const u8;
@@ -207,17 +205,28 @@ fn is_compat(task: u64) -> bool {
         let current = unsafe { bpf_get_current_task_btf() } as *const u8;
         u64::from(unsafe { core::ptr::read_volatile(current as *const u32) })
     } else {
-        let at = task.wrapping_add(probe(ABI_PROBE_OFFSET)) as *const u64;
+        let at = task.wrapping_add(abi_probe(ABI_PROBE_OFFSET)) as *const u64;
         unsafe { bpf_probe_read_kernel(at) }.unwrap_or(0)
     };
     word & mask != 0
+}
+
+/// `MARKERS[i]`, as the loader wrote it.
+#[inline(always)]
+fn marker(i: usize) -> u64 {
+    unsafe { core::ptr::read_volatile(&MARKERS[i]) }
+}
+
+/// `ABI_PROBE[i]`, as the loader wrote it.
+#[inline(always)]
+fn abi_probe(i: usize) -> u64 {
+    unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) }
 }
 
 /// One of the syscalls that may make a task a member: a few compares, paid by every
 /// non-member syscall on the host.
 #[inline(always)]
 fn is_marker(nr: u64) -> bool {
-    let marker = |i: usize| unsafe { core::ptr::read_volatile(&MARKERS[i]) };
     nr == marker(MARKER_PRCTL)
         || nr == marker(MARKER_SECCOMP)
         || nr == marker(MARKER_EXECVE)
@@ -230,11 +239,6 @@ fn is_marker(nr: u64) -> bool {
 #[inline(never)]
 fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> bool {
     let openers = OPENERS.load();
-    // Runtimes are native programs; a compat call with a marker's number is something else.
-    if is_compat(task) {
-        return false;
-    }
-    let marker = |i: usize| unsafe { core::ptr::read_volatile(&MARKERS[i]) };
     let execs = nr == marker(MARKER_EXECVE) || nr == marker(MARKER_EXECVEAT);
     let filter = if nr == marker(MARKER_PRCTL) {
         arg(0) == PR_SET_SECCOMP && arg(1) == SECCOMP_MODE_FILTER
@@ -244,7 +248,9 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> bool {
         false
     };
     let opens = (filter && openers & OPEN_AT_FILTER != 0) || (execs && openers & OPEN_AT_EXEC != 0);
-    if !opens {
+    // Runtimes are native programs; a compat call with a marker's number is something else.
+    // Asked last: it costs a helper, and most marker calls on the host stop above.
+    if !opens || is_compat(task) {
         return false;
     }
     let tgid = bpf_get_current_pid_tgid() >> 32;
