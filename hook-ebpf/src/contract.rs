@@ -26,7 +26,7 @@ pub const ALL_PROGRAMS: [&str; 6] = [
     PROG_TASK_FORK,
 ];
 
-/// Raw tracepoint program on `sched_process_exit`: forgets the task, bumps [`MAP_EPOCH`].
+/// Raw tracepoint program on `sched_process_exit`: forgets the task, moves [`NODE_EPOCH`].
 pub const PROG_TASK_EXIT: &str = "task_exit";
 pub const EXIT_TRACEPOINT_NAME: &str = "sched_process_exit";
 /// Raw tracepoint program on `sched_process_fork`: children (and threads) of members join
@@ -39,8 +39,17 @@ pub const FORK_TRACEPOINT_NAME: &str = "sched_process_fork";
 pub const TRACEPOINT_CATEGORY: &str = "raw_syscalls";
 pub const TRACEPOINT_NAME: &str = "sys_enter";
 
-/// Array map of [`Seen`], one per ABI (index `ABI_*`): byte `n` is 1 once syscall `n` was made
-/// through that ABI.
+/// How many containers one node can trace at once: every traced container on the node holds
+/// one slot of the shared maps (see [`MAP_CONTAINERS`]) for as long as its tracer lives.
+pub const CONTAINER_SLOTS: u32 = 256;
+
+/// Array map of [`ContainerSlot`], one per slot: what the programs need to know of each traced
+/// container. Written by the container's tracer when it registers (nothing of that slot runs
+/// yet); afterwards the programs write only [`ContainerSlot::window`].
+pub const MAP_CONTAINERS: &str = "CONTAINERS";
+
+/// Array map of [`Seen`], one per slot and ABI (index `slot * ABI_COUNT + ABI_*`): byte `n` is
+/// 1 once syscall `n` was made through that ABI by a task of that slot's container.
 pub const MAP_SEEN: &str = "SEEN";
 /// The ABIs a syscall can come through, each numbered from its own table.
 pub const ABI_NATIVE: u32 = 0;
@@ -69,54 +78,52 @@ pub const ABI_PROBE_SLOTS: usize = 4;
 pub const PROBE_READ: u64 = 0;
 pub const PROBE_BTF_X86_64: u64 = 1;
 pub const PROBE_BTF_AARCH64: u64 = 2;
-/// Per-CPU array map with one `u64`: how many syscalls had a number `>= SYSCALL_SLOTS`.
+/// Per-CPU array maps of one `u64` per slot: syscalls whose number was `>= SYSCALL_SLOTS`
+/// ([`MAP_OUT_OF_RANGE`]), and tasks that could not be followed because [`MAP_TRACED`] was full
+/// ([`MAP_LOST`]). Per CPU, so counting needs no atomics; the tracer sums them.
 pub const MAP_OUT_OF_RANGE: &str = "OUT_OF_RANGE";
+pub const MAP_LOST: &str = "LOST";
 
-/// Array map of two `u32`: [`STATE_WINDOW`] is [`STATE_RECORDING`] once the container's init
-/// runs its workload (its filter install, or its execve where no filter is expected);
-/// [`STATE_GROUPS`] is non-zero once [`MAP_TRACED_GROUPS`] holds anything.
-pub const MAP_STATE: &str = "STATE";
-pub const STATE_SLOTS: u32 = 2;
-pub const STATE_WINDOW: u32 = 0;
-pub const STATE_GROUPS: u32 = 1;
-pub const STATE_WAITING: u32 = 0;
-pub const STATE_RECORDING: u32 = 1;
-
-/// What "the container" is: the tasks in [`MAP_TRACED`] (keyed by `task_struct` address), and
-/// every thread of the processes in [`MAP_TRACED_GROUPS`] (keyed by host TGID). A task joins
-/// when it starts running under the container's seccomp filter (see [`GLOBAL_OPENERS`]), or
-/// when a member forks it (threads too); it leaves when it exits. Neighbours in a shared PID
-/// namespace, the host (`--pid=host`), runtime hooks and runtime threads that never carry the
-/// filter are never members, whatever namespace they share; nested PID namespaces are followed
-/// by fork. Preallocated hash maps of `u64 -> u8` and `u32 -> u8`.
+/// What "a container" is: the tasks in [`MAP_TRACED`] (keyed by `task_struct` address, valued
+/// by slot), and every thread of the processes in [`MAP_TRACED_GROUPS`] (host TGID -> slot). A
+/// task joins when it starts running under its container's seccomp filter (see
+/// [`ContainerSlot::openers`]), or when a member forks it (threads too); it leaves when it
+/// exits. Neighbours in a shared PID namespace, the host (`--pid=host`), runtime hooks and
+/// runtime threads that never carry the filter are never members, whatever namespace they
+/// share; nested PID namespaces are followed by fork. Preallocated, one for the whole node.
 pub const MAP_TRACED: &str = "TRACED";
-pub const TRACED_SLOTS: u32 = 8192;
+pub const TRACED_SLOTS: u32 = 16384;
 /// Whole processes: seccomp(2) with `SECCOMP_FILTER_FLAG_TSYNC` (every thread gets the filter),
 /// and `record`'s command, which userspace marks before it runs.
 pub const MAP_TRACED_GROUPS: &str = "TRACED_GROUPS";
-pub const TRACED_GROUP_SLOTS: u32 = 64;
-/// Per-CPU array map with one `u64`: members that could not be added (a full map).
-pub const MAP_LOST: &str = "LOST";
+pub const TRACED_GROUP_SLOTS: u32 = 1024;
+/// Hash maps from what a task that is not yet a member may be, to the slot of the container
+/// that would take it: the container's init (host TGID, `u32 -> u32`), and the container's own
+/// cgroup v2 ID (`u64 -> u32`; a later process there is `runc exec`, `podman exec`, an exec
+/// probe). Consulted only on the few syscalls that may open a window (see [`GLOBAL_MARKERS`]).
+pub const MAP_INITS: &str = "INITS";
+pub const MAP_CGROUPS: &str = "CGROUPS";
 
-/// Single-entry array map with one `u64`, bumped by every task exit on the host and by every
-/// task that joins other than by fork (its old answer may sit in any CPU's memo). A [`Verdict`] is trusted only while
-/// it is unchanged: an exit may hand a kernel stack (or task) to a later task.
-pub const MAP_EPOCH: &str = "EPOCH";
+/// Array map of `u64`s shared by every container on the node.
+pub const MAP_NODE: &str = "NODE";
+pub const NODE_SLOTS: u32 = 2;
+/// The epoch: moved by every task exit on the host (an atomic add), by every task that joins
+/// other than by fork (its old answer may sit in any CPU's memo), and by a tracer that changed
+/// memberships from userspace (it sets a value never used before, see [`USER_EPOCH_STEP`]). A
+/// [`Verdict`] is trusted only while it is unchanged: an exit may hand a kernel stack (or task)
+/// to a later task.
+pub const NODE_EPOCH: u32 = 0;
+/// Non-zero once [`MAP_TRACED_GROUPS`] was ever written: before that, nobody pays its lookup.
+pub const NODE_GROUPS: u32 = 1;
+/// Userspace moves the epoch to the next multiple of this. It cannot add atomically, but a
+/// value in a fresh upper half was never seen by any memo, whatever the kernel added meanwhile.
+pub const USER_EPOCH_STEP: u64 = 1 << 32;
+
 /// Per-CPU array map with one [`Verdict`]: the membership of the task that last made a syscall
 /// on this CPU.
 pub const MAP_VERDICT: &str = "VERDICT";
-/// Bit 0 of [`Verdict::task`]: set when that task is a member. Task identities (the task's
-/// `pt_regs` or `task_struct` address) are 8-byte aligned, so bit 0 is free.
-pub const VERDICT_INSIDE: u64 = 1;
 
-/// Read-only global `u64`: the container's init as the host sees it (its TGID).
-pub const GLOBAL_INIT_TGID: &str = "INIT_TGID";
-/// Read-only global `u64`: the container's cgroup v2 ID, or 0 when it has none of its own. A
-/// task of that cgroup that starts running under the filter is a process the runtime started
-/// later in the container (`runc exec`, `podman exec`, Kubernetes exec probes).
-pub const GLOBAL_CGROUP_ID: &str = "CGROUP_ID";
-/// Read-only global `u64`, a set of the bits below: what opens a task's window.
-pub const GLOBAL_OPENERS: &str = "OPENERS";
+/// What opens a task's window ([`ContainerSlot::openers`], a set of these bits).
 /// The runtime installs the container's seccomp filter (the bundle has `linux.seccomp`).
 pub const OPEN_AT_FILTER: u64 = 1;
 /// No filter is expected: the init's own execve of the workload opens its window, and later
@@ -155,15 +162,34 @@ pub struct Seen {
 
 /// A memo of the membership check, which costs a helper call and a hash lookup on every
 /// syscall of every task on the host. The answer for the task that last ran a syscall on a CPU
-/// stays right until [`MAP_EPOCH`] moves (an exit, or a task joined). The identity and the answer share one
-/// word, so a preempted writer can never pair one task with another's answer.
+/// stays right until [`NODE_EPOCH`] moves (an exit, a join, a registration). Programs on
+/// `sys_enter` run with preemption disabled, so no two runs write one CPU's memo at once.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Verdict {
-    /// Task identity with [`VERDICT_INSIDE`] in bit 0; 0 means empty.
+    /// Task identity (the task's `pt_regs` or `task_struct` address); 0 means empty.
     pub task: u64,
-    /// The [`MAP_EPOCH`] count read before the check was made.
+    /// The task's container: its slot plus one, or 0 when the task is not a member.
+    pub slot: u64,
+    /// The [`NODE_EPOCH`] value read before the check was made.
     pub epoch: u64,
     /// That task's `task_struct` address, for the ABI probe without a helper call.
     pub current: u64,
 }
+
+/// One traced container, as the programs see it ([`MAP_CONTAINERS`]).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct ContainerSlot {
+    /// The init's TGID as the host sees it.
+    pub init_tgid: u64,
+    /// The container's cgroup v2 ID, 0 when it has none of its own.
+    pub cgroup: u64,
+    /// `OPEN_AT_*` bits: what opens a task's window.
+    pub openers: u64,
+    /// [`WINDOW_OPEN`] once the init runs its workload (its filter install, or its execve where
+    /// no filter is expected); `record` opens it at registration.
+    pub window: u64,
+}
+pub const WINDOW_WAITING: u64 = 0;
+pub const WINDOW_OPEN: u64 = 1;

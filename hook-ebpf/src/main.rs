@@ -1,9 +1,12 @@
-//! Marks every system call made by the tasks of one container (`contract::MAP_TRACED`).
+//! Marks every system call made by the tasks of every traced container on the node, each in its
+//! container's slot (`contract::MAP_TRACED`).
 //!
-//! One program runs on each `sys_enter`, for every task on the host, so the per-syscall path is
-//! kept to a memoised membership check, a bounds check and (the first time only) one byte
-//! store; non-members also compare the number with four markers. Nothing is sent to userspace
-//! per syscall: userspace reads the `SEEN` map whenever it wants the set.
+//! One set of programs serves every traced container: each tracer registers its container in
+//! the shared maps and releases it (see the userspace `slot` module). One program runs on each
+//! `sys_enter`, for every task on the host, so the per-syscall path is kept to a memoised
+//! membership check, a bounds check and (the first time only) one byte store; non-members also
+//! compare the number with four markers. Nothing is sent to userspace per syscall: each tracer
+//! reads its slot of the `SEEN` map whenever it wants the set.
 #![no_std]
 // For `atomic_xadd`; this crate is built with nightly (`-Z build-std`) anyway.
 #![feature(core_intrinsics)]
@@ -18,31 +21,24 @@ use aya_ebpf::{
     macros::{map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, PerCpuArray},
     programs::{RawTracePointContext, TracePointContext},
-    EbpfContext, Global,
+    EbpfContext,
 };
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
 use aya_log_ebpf::warn;
 use hook_ebpf::contract::{
-    Seen, Verdict, ABI_COMPAT, ABI_COUNT, ABI_NATIVE, ABI_PROBE_MASK, ABI_PROBE_MODE,
-    ABI_PROBE_OFFSET, ABI_PROBE_SLOTS, ABI_PROBE_X32, ABI_X32, MARKER_COUNT, MARKER_EXECVE,
-    MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64,
-    PROBE_BTF_X86_64, PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER,
-    SECCOMP_SET_MODE_FILTER, STATE_GROUPS, STATE_RECORDING, STATE_SLOTS, STATE_WINDOW,
-    SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, VERDICT_INSIDE,
+    ContainerSlot, Seen, Verdict, ABI_COMPAT, ABI_COUNT, ABI_NATIVE, ABI_PROBE_MASK,
+    ABI_PROBE_MODE, ABI_PROBE_OFFSET, ABI_PROBE_SLOTS, ABI_PROBE_X32, ABI_X32, CONTAINER_SLOTS,
+    MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, NODE_EPOCH,
+    NODE_GROUPS, NODE_SLOTS, OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64, PROBE_BTF_X86_64,
+    PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER,
+    SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, WINDOW_OPEN,
 };
 
-/// The container, written by the loader (`contract::GLOBAL_*`).
-#[unsafe(no_mangle)]
-static INIT_TGID: Global<u64> = Global::new(0);
-#[unsafe(no_mangle)]
-static CGROUP_ID: Global<u64> = Global::new(0);
-#[unsafe(no_mangle)]
-static OPENERS: Global<u64> = Global::new(0);
-
 /// Syscall numbers that may open a task's window (`contract::MARKER_*`); `u64::MAX` never
-/// matches. The arrays stay plain statics read one element at a time (volatile, so the
-/// loader's values are seen): `Global::load` would copy the whole array for one number.
+/// matches. Node-wide facts of the architecture and kernel, written by the loader. The arrays
+/// stay plain statics read one element at a time (volatile, so the loader's values are seen):
+/// `Global::load` would copy the whole array for one number.
 #[unsafe(no_mangle)]
 static MARKERS: [u64; MARKER_COUNT] = [u64::MAX; MARKER_COUNT];
 /// Offsets of syscall arguments 0..=2 in `struct pt_regs`, for the raw tracepoint.
@@ -53,28 +49,34 @@ static PT_REGS_ARGS: [u64; 3] = [0; 3];
 static ABI_PROBE: [u64; ABI_PROBE_SLOTS] = [0; ABI_PROBE_SLOTS];
 
 #[map]
-static STATE: Array<u32> = Array::with_max_entries(STATE_SLOTS, 0);
+static CONTAINERS: Array<ContainerSlot> = Array::with_max_entries(CONTAINER_SLOTS, 0);
 
 #[map]
-static SEEN: Array<Seen> = Array::with_max_entries(ABI_COUNT, 0);
+static SEEN: Array<Seen> = Array::with_max_entries(CONTAINER_SLOTS * ABI_COUNT, 0);
 
 #[map]
-static EPOCH: Array<u64> = Array::with_max_entries(1, 0);
+static NODE: Array<u64> = Array::with_max_entries(NODE_SLOTS, 0);
 
 #[map]
 static VERDICT: PerCpuArray<Verdict> = PerCpuArray::with_max_entries(1, 0);
 
 #[map]
-static TRACED: HashMap<u64, u8> = HashMap::with_max_entries(TRACED_SLOTS, 0);
+static TRACED: HashMap<u64, u32> = HashMap::with_max_entries(TRACED_SLOTS, 0);
 
 #[map]
-static TRACED_GROUPS: HashMap<u32, u8> = HashMap::with_max_entries(TRACED_GROUP_SLOTS, 0);
+static TRACED_GROUPS: HashMap<u32, u32> = HashMap::with_max_entries(TRACED_GROUP_SLOTS, 0);
 
 #[map]
-static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+static INITS: HashMap<u32, u32> = HashMap::with_max_entries(CONTAINER_SLOTS, 0);
 
 #[map]
-static OUT_OF_RANGE: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+static CGROUPS: HashMap<u64, u32> = HashMap::with_max_entries(CONTAINER_SLOTS, 0);
+
+#[map]
+static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(CONTAINER_SLOTS, 0);
+
+#[map]
+static OUT_OF_RANGE: PerCpuArray<u64> = PerCpuArray::with_max_entries(CONTAINER_SLOTS, 0);
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
@@ -105,12 +107,17 @@ pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
 /// Records `nr` for members; for anyone else, checks whether this syscall makes it one.
 #[inline(always)]
 fn on_syscall<C: EbpfContext>(ctx: &C, identity: u64, nr: i64, arg: impl Fn(usize) -> u64) -> i32 {
-    let (member, task) = membership(identity);
-    // The joining syscall itself runs under the filter (or starts the workload).
-    if !member && (!is_marker(nr as u64) || !joins(nr as u64, task, &arg)) {
-        return 0;
-    }
-    record(ctx, nr, task);
+    let (slot, task) = membership(identity);
+    let slot = match slot {
+        Some(slot) => slot,
+        // The joining syscall itself runs under the filter (or starts the workload).
+        None if is_marker(nr as u64) => match joins(nr as u64, task, &arg) {
+            Some(slot) => slot,
+            None => return 0,
+        },
+        None => return 0,
+    };
+    record(ctx, nr, task, slot);
     0
 }
 
@@ -125,28 +132,30 @@ pub fn empty_tp(_ctx: TracePointContext) -> i32 {
     0
 }
 
-/// Children and threads of members are members, whatever namespace they are created in. Runs
-/// in the parent: TP_PROTO(parent, child).
+/// Children and threads of members are members of the same container, whatever namespace
+/// they are created in. Runs in the parent: TP_PROTO(parent, child).
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn task_fork(ctx: RawTracePointContext) -> i32 {
-    if uncached_membership(unsafe { bpf_get_current_task() }) {
+    if let Some(slot) = uncached_membership(unsafe { bpf_get_current_task() }) {
         let child: u64 = ctx.arg(1);
-        if TRACED.insert(child, 1, 0).is_err() {
-            count_lost(&ctx);
+        if TRACED.insert(child, slot, 0).is_err() {
+            count_lost(slot);
         }
     }
     0
 }
 
-/// Forgets the exiting task, and moves the epoch: an exit is what lets another task reuse an
-/// identity (see `contract::Verdict`).
+/// Forgets the exiting task (and an exiting init, whose TGID may be reused), and moves the
+/// epoch: an exit is what lets another task reuse an identity (see `contract::Verdict`).
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn task_exit(_ctx: RawTracePointContext) -> i32 {
     let task = unsafe { bpf_get_current_task() };
     let _ = TRACED.remove(task);
     let pid_tgid = bpf_get_current_pid_tgid();
-    if pid_tgid as u32 == (pid_tgid >> 32) as u32 {
-        let _ = TRACED_GROUPS.remove((pid_tgid >> 32) as u32);
+    let tgid = (pid_tgid >> 32) as u32;
+    if pid_tgid as u32 == tgid {
+        let _ = TRACED_GROUPS.remove(tgid);
+        let _ = INITS.remove(tgid);
     }
     bump_epoch();
     0
@@ -154,7 +163,7 @@ pub fn task_exit(_ctx: RawTracePointContext) -> i32 {
 
 #[inline(always)]
 fn bump_epoch() {
-    if let Some(epoch) = EPOCH.get_ptr_mut(0) {
+    if let Some(epoch) = NODE.get_ptr_mut(NODE_EPOCH) {
         // An atomic add: two exits on two CPUs must both move the count.
         // `AtomicU64::fetch_add` is not offered on this target; the intrinsic with its result
         // unused compiles to BPF's plain atomic add.
@@ -162,15 +171,15 @@ fn bump_epoch() {
     }
 }
 
-/// Marks syscall `nr` of member `task`, in the table of the ABI it came through.
+/// Marks syscall `nr` of member `task`, in its container's table of the ABI it came through.
 #[inline(always)]
-fn record<C: EbpfContext>(ctx: &C, nr: i64, task: u64) {
+fn record<C: EbpfContext>(ctx: &C, nr: i64, task: u64, slot: u32) {
     // A negative number (e.g. syscall(-1)) becomes huge here and is counted, not dropped.
     let (abi, nr) = abi_of(nr as u64, task);
     if nr < SYSCALL_SLOTS as u64 {
-        mark(abi, nr as usize);
+        mark(slot * ABI_COUNT + abi, nr as usize);
     } else {
-        count_out_of_range(ctx, nr);
+        count_out_of_range(ctx, slot, nr);
     }
 }
 
@@ -233,12 +242,12 @@ fn is_marker(nr: u64) -> bool {
         || nr == marker(MARKER_EXECVEAT)
 }
 
-/// Whether this marker syscall makes the current task a member: the container's init, or a
-/// process of the container's cgroup, starting to run under the container's filter (or, where
-/// none is expected, starting the workload). Marks whole processes for TSYNC installs.
+/// The container this marker syscall makes the current task a member of, if any: a
+/// container's init, or a process of a container's cgroup, starting to run under the
+/// container's filter (or, where none is expected, starting the workload). Marks whole
+/// processes for TSYNC installs.
 #[inline(never)]
-fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> bool {
-    let openers = OPENERS.load();
+fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> Option<u32> {
     let execs = nr == marker(MARKER_EXECVE) || nr == marker(MARKER_EXECVEAT);
     let filter = if nr == marker(MARKER_PRCTL) {
         arg(0) == PR_SET_SECCOMP && arg(1) == SECCOMP_MODE_FILTER
@@ -247,56 +256,64 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> bool {
     } else {
         false
     };
+    // Most marker calls on the host (other prctl options) stop here, before any lookup.
+    if !filter && !execs {
+        return None;
+    }
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    let (slot, by_init) = candidate(tgid)?;
+    let container = CONTAINERS.get_ptr_mut(slot)?;
+    let openers = unsafe { (*container).openers };
     let opens = (filter && openers & OPEN_AT_FILTER != 0) || (execs && openers & OPEN_AT_EXEC != 0);
     // Runtimes are native programs; a compat call with a marker's number is something else.
-    // Asked last: it costs a helper, and most marker calls on the host stop above.
     if !opens || is_compat(task) {
-        return false;
+        return None;
     }
-    let tgid = bpf_get_current_pid_tgid() >> 32;
-    let Some(window) = STATE.get_ptr_mut(STATE_WINDOW) else {
-        return false;
-    };
-    if tgid == INIT_TGID.load() {
-        unsafe { *window = STATE_RECORDING };
-    } else {
-        let cgroup = CGROUP_ID.load();
-        // A process started in the container later: only once the container runs (before
-        // that, an execve in its cgroup is a runtime hook), and only in its own cgroup.
-        let running = unsafe { *window } == STATE_RECORDING;
-        if cgroup == 0 || !running || unsafe { bpf_get_current_cgroup_id() } != cgroup {
-            return false;
-        }
+    if by_init {
+        unsafe { (*container).window = WINDOW_OPEN };
+    } else if unsafe { (*container).window } != WINDOW_OPEN {
+        // A process started in the container's cgroup before the container runs is a
+        // runtime hook, not the container.
+        return None;
     }
     if filter && nr == marker(MARKER_SECCOMP) && arg(1) & SECCOMP_FILTER_FLAG_TSYNC != 0 {
-        join_group(tgid as u32);
+        join_group(tgid, slot);
     }
-    if TRACED.insert(task, 1, 0).is_err() {
-        return false;
-    }
+    TRACED.insert(task, slot, 0).ok()?;
     // Every CPU's memo may hold "not a member" for this task (it ran there before): moving the
     // epoch retires them all. Remembering the answer on this CPU alone lost the runtime's
     // calls whenever the task then ran on another CPU.
     bump_epoch();
-    true
+    Some(slot)
 }
 
-/// Every thread of process `tgid` is a member (TSYNC gave them all the filter).
+/// The slot of the container the current task may join: the one whose init it is (true), or
+/// the one whose cgroup it runs in (false).
+#[inline(always)]
+fn candidate(tgid: u32) -> Option<(u32, bool)> {
+    if let Some(slot) = unsafe { INITS.get(tgid) } {
+        return Some((*slot, true));
+    }
+    let cgroup = unsafe { bpf_get_current_cgroup_id() };
+    unsafe { CGROUPS.get(cgroup) }.map(|slot| (*slot, false))
+}
+
+/// Every thread of process `tgid` is a member of `slot` (TSYNC gave them all the filter).
 #[inline(never)]
-fn join_group(tgid: u32) {
-    let _ = TRACED_GROUPS.insert(tgid, 1, 0);
-    if let Some(groups) = STATE.get_ptr_mut(STATE_GROUPS) {
+fn join_group(tgid: u32, slot: u32) {
+    let _ = TRACED_GROUPS.insert(tgid, slot, 0);
+    if let Some(groups) = NODE.get_ptr_mut(NODE_GROUPS) {
         unsafe { *groups = 1 };
     }
     // Other threads' memos said "not a member".
     bump_epoch();
 }
 
-/// Whether the current task, identified by `identity`, is a member, and its `task_struct`
-/// address: the per-CPU memo answers most calls without a helper (see `contract::Verdict`).
+/// The current task's container slot, if it is a member, and its `task_struct` address: the
+/// per-CPU memo answers most calls without a helper (see `contract::Verdict`).
 #[inline(always)]
-fn membership(identity: u64) -> (bool, u64) {
-    let Some(epoch) = EPOCH.get_ptr(0) else {
+fn membership(identity: u64) -> (Option<u32>, u64) {
+    let Some(epoch) = NODE.get_ptr(NODE_EPOCH) else {
         let task = unsafe { bpf_get_current_task() };
         return (uncached_membership(task), task);
     };
@@ -307,36 +324,36 @@ fn membership(identity: u64) -> (bool, u64) {
         return (uncached_membership(task), task);
     };
     let memo = unsafe { &mut *memo };
-    if memo.task & !VERDICT_INSIDE == identity && memo.epoch == epoch {
-        return (memo.task & VERDICT_INSIDE != 0, memo.current);
+    if memo.task == identity && memo.epoch == epoch {
+        return (memo.slot.checked_sub(1).map(|s| s as u32), memo.current);
     }
     let task = unsafe { bpf_get_current_task() };
-    let inside = uncached_membership(task);
-    memo.task = identity | if inside { VERDICT_INSIDE } else { 0 };
+    let slot = uncached_membership(task);
+    memo.task = identity;
+    memo.slot = slot.map_or(0, |s| u64::from(s) + 1);
     memo.epoch = epoch;
     memo.current = task;
-    (inside, task)
+    (slot, task)
 }
 
-/// The answer the memo keeps: `task`, or its whole process, is a member.
+/// The answer the memo keeps: the slot of `task`'s container, or of its whole process.
 #[inline(always)]
-fn uncached_membership(task: u64) -> bool {
-    if unsafe { TRACED.get(task).is_some() } {
-        return true;
+fn uncached_membership(task: u64) -> Option<u32> {
+    if let Some(slot) = unsafe { TRACED.get(task) } {
+        return Some(*slot);
     }
-    // Only when some process was marked whole (TSYNC, `record`): one more helper.
-    let groups = STATE.get(STATE_GROUPS).copied().unwrap_or(0);
-    groups != 0
-        && unsafe {
-            TRACED_GROUPS
-                .get((bpf_get_current_pid_tgid() >> 32) as u32)
-                .is_some()
-        }
+    // Only once some process was marked whole (TSYNC, `record`): one more helper.
+    let groups = NODE.get(NODE_GROUPS).copied().unwrap_or(0);
+    if groups == 0 {
+        return None;
+    }
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    unsafe { TRACED_GROUPS.get(tgid) }.copied()
 }
 
 #[inline(always)]
-fn mark(abi: u32, slot: usize) {
-    let Some(seen) = SEEN.get_ptr_mut(abi) else {
+fn mark(index: u32, slot: usize) {
+    let Some(seen) = SEEN.get_ptr_mut(index) else {
         return;
     };
     let byte = unsafe { &mut (*seen).slots[slot] };
@@ -347,34 +364,25 @@ fn mark(abi: u32, slot: usize) {
 }
 
 #[inline(never)]
-fn count_out_of_range<C: EbpfContext>(ctx: &C, nr: u64) {
-    let Some(count) = OUT_OF_RANGE.get_ptr_mut(0) else {
+fn count_out_of_range<C: EbpfContext>(ctx: &C, slot: u32, nr: u64) {
+    let Some(count) = OUT_OF_RANGE.get_ptr_mut(slot) else {
         return;
     };
     unsafe {
         *count += 1;
-        // The first one on each CPU is logged with its number; the rest are only counted.
+        // The first one per container on each CPU is logged; the rest are only counted.
         if *count == 1 {
             warn!(ctx, "syscall number {} is outside the recorded range", nr);
         }
     }
 }
 
-/// A member that could not be added is counted (userspace reports it once) and logged once
-/// per CPU.
-#[inline(never)]
-fn count_lost<C: EbpfContext>(ctx: &C) {
-    let Some(count) = LOST.get_ptr_mut(0) else {
-        return;
-    };
-    unsafe {
-        *count += 1;
-        if *count == 1 {
-            warn!(
-                ctx,
-                "too many tasks in the traced container; a new one is not recorded"
-            );
-        }
+/// A member that could not be added is counted; its tracer reports the count with the
+/// profile (no log record here: one costs the verifier more than the rest of this program).
+#[inline(always)]
+fn count_lost(slot: u32) {
+    if let Some(count) = LOST.get_ptr_mut(slot) {
+        unsafe { *count += 1 };
     }
 }
 

@@ -100,6 +100,15 @@ pub enum Command {
     /// Run a command, record every system call it and its children make, write the profile
     #[command(after_help = RECORD_EXAMPLES)]
     Record(RecordArgs),
+    /// Show the containers traced on this node and the shared eBPF programs (root)
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 const RECORD_EXAMPLES: &str = "\

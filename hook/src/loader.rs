@@ -1,5 +1,6 @@
-//! Loads the embedded eBPF object for one target PID namespace: its globals set, its maps
-//! created, no program attached yet (that is the [`recorder`](crate::recorder)'s job).
+//! Loads the embedded eBPF object: its node-wide globals set (this architecture's and
+//! kernel's), its maps created, no program attached yet (that is [`programs`](crate::programs)'
+//! job). Nothing in it is about one container: containers are registered in its maps.
 //!
 //! aya's loader is made without reading the kernel's BTF.
 //! aya 0.14's `EbpfLoader::new()` parses `/sys/kernel/btf/vmlinux` (about 5 MiB) before anything
@@ -24,9 +25,8 @@ use rustix::{
 };
 
 use crate::{
-    container::Container,
     contract,
-    recorder::{lap, AttachTimings},
+    programs::{lap, AttachTimings},
     syscall_table::Arch,
 };
 
@@ -35,9 +35,9 @@ const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// The eBPF object built by `cargo xtask build-ebpf`, embedded at compile time.
 pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("OSBH_EBPF_OBJECT"));
 
-/// Parses the object and creates its maps, with the globals set for `container` on this
-/// architecture. Adds the time spent to `timings.loader` and `timings.object`.
-pub fn load(container: &Container, timings: &mut AttachTimings) -> Result<Ebpf, EbpfError> {
+/// Parses the object and creates its maps, with the globals set for this architecture and
+/// kernel. Adds the time spent to `timings.loader` and `timings.object`.
+pub fn load(timings: &mut AttachTimings) -> Result<Ebpf, EbpfError> {
     let arch = Arch::NATIVE;
     let markers = marker_numbers(arch);
     let arg_offsets = arch.pt_regs_arg_offsets();
@@ -48,13 +48,6 @@ pub fn load(container: &Container, timings: &mut AttachTimings) -> Result<Ebpf, 
     timings.loader += lap(&mut clock);
     let ebpf = loader
         .btf(None)
-        .override_global(contract::GLOBAL_INIT_TGID, &u64::from(container.init), true)
-        .override_global(
-            contract::GLOBAL_CGROUP_ID,
-            &container.cgroup.unwrap_or(0),
-            true,
-        )
-        .override_global(contract::GLOBAL_OPENERS, &container.openers, true)
         .override_global(contract::GLOBAL_MARKERS, &markers, true)
         .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
         .override_global(contract::GLOBAL_ABI_PROBE, &abi_probe, true)

@@ -14,6 +14,7 @@ fn main() {
     logging::init(cli.log_level);
     let status = match cli.command {
         Some(cli::Command::Record(args)) => cmd::record::run(args),
+        Some(cli::Command::Status(args)) => cmd::status::run(&args),
         None if cli.start => cmd::oci::run(oci_hook::Options {
             timeout: cli.timeout,
             errno: cli.errno,

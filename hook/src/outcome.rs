@@ -21,6 +21,8 @@ use rustix::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::registry::{open_rw, retry};
+
 /// Where the outcome files live (tmpfs, cleared at boot).
 pub const RUN_DIR: &str = "/run/oci-seccomp-bpf-hook";
 
@@ -120,15 +122,7 @@ impl Claim {
             .mode(0o700)
             .create(dir)
             .map_err(io)?;
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(io)?;
+        let file = open_rw(&path).map_err(io)?;
         match retry(|| flock(&file, FlockOperation::NonBlockingLockExclusive)) {
             Ok(()) => {}
             Err(Errno::WOULDBLOCK) => return Err(OutcomeError::Busy(id.to_owned())),
@@ -203,16 +197,6 @@ pub fn collect(dir: &Path, id: &str, timeout: Duration) -> Result<Outcome, Outco
     file.read_to_string(&mut text).map_err(io)?;
     std::fs::remove_file(&path).map_err(io)?;
     Ok(Outcome::decode(&text))
-}
-
-/// `f` again while a signal interrupts it.
-fn retry(mut f: impl FnMut() -> Result<(), Errno>) -> Result<(), Errno> {
-    loop {
-        match f() {
-            Err(Errno::INTR) => continue,
-            other => return other,
-        }
-    }
 }
 
 #[cfg(test)]

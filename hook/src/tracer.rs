@@ -15,7 +15,8 @@ use crate::{
     outcome::{Claim, Outcome, OutcomeError, RUN_DIR},
     output::{Output, OutputError},
     profile::{self, Profile},
-    recorder::{AttachPoint, Program, Recorder, RecorderError, Window},
+    recorder::{AttachPoint, Recorder, RecorderError, Window},
+    slot::Label,
     syscall_table::Arch,
     watch::Watch,
 };
@@ -110,11 +111,15 @@ fn attach(job: &Job) -> Result<(Watch, Recorder, Claim), TracerError> {
     let claim = Claim::new(Path::new(RUN_DIR), &job.id)?;
     let pid = job.container.init as i32;
     let watch = Watch::pid(pid).map_err(|source| TracerError::Watch { pid, source })?;
+    let label = Label {
+        id: job.id.clone(),
+        output: job.output.path().display().to_string(),
+    };
     let recorder = Recorder::attach(
         &job.container,
         Window::Workload,
         AttachPoint::RawTracepoint,
-        Program::Recorder,
+        &label,
     )
     .map_err(TracerError::Attach)?;
     Ok((watch, recorder, claim))

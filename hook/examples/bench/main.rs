@@ -30,7 +30,7 @@ impl Plan {
                 attach_runs: 10,
                 rounds: 3,
                 getppid_calls: 300_000,
-                scaling: vec![1, 5, 20],
+                scaling: vec![1, 5, 20, 50],
             }
         } else {
             Plan {
@@ -39,7 +39,7 @@ impl Plan {
                 // Many short rounds: each paired difference is taken over seconds, not minutes.
                 rounds: 24,
                 getppid_calls: 500_000,
-                scaling: vec![1, 5, 20],
+                scaling: vec![1, 5, 20, 50],
             }
         }
     }

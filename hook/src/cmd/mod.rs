@@ -2,6 +2,7 @@
 
 pub mod oci;
 pub mod record;
+pub mod status;
 
 use hook::{errors, launch::LaunchError};
 

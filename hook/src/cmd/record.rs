@@ -9,7 +9,8 @@ use hook::{
     launch::{self, Exit, GatedChild, Running},
     output::Output,
     profile::Profile,
-    recorder::{Program, Recorder, Window},
+    recorder::{Recorder, Window},
+    slot::Label,
     syscall_table::Arch,
 };
 use rustix::process::Signal;
@@ -36,7 +37,19 @@ pub fn run(args: RecordArgs) -> Result<i32> {
 async fn record(child: GatedChild, args: &RecordArgs, output: Option<Output>) -> Result<i32> {
     let target = Container::command(child.pid());
     let attach_started = Instant::now();
-    let recorder = Recorder::attach(&target, Window::Everything, args.attach, Program::Recorder)
+    let label = Label {
+        id: format!(
+            "record {}",
+            args.command
+                .first()
+                .map_or("".into(), |c| c.to_string_lossy())
+        ),
+        output: args
+            .output
+            .as_ref()
+            .map_or("-".into(), |path| path.display().to_string()),
+    };
+    let recorder = Recorder::attach(&target, Window::Everything, args.attach, &label)
         .context("cannot attach the eBPF recorder")?;
     log::debug!(
         "recorder attached in {} us for PID namespace {target:?} ({:?})",
@@ -46,7 +59,7 @@ async fn record(child: GatedChild, args: &RecordArgs, output: Option<Output>) ->
     let running = child.release()?;
     let exit = wait_forwarding_signals(&running).await?;
     let snapshot = recorder.snapshot()?;
-    drop(recorder);
+    recorder.release()?;
 
     let recorded = snapshot.names(Arch::NATIVE);
     let profile = Profile::allowing(recorded.names, args.errno, &recorded.arches);
