@@ -3,7 +3,7 @@
 //! The rule: under `CI=true` a privileged test that cannot run FAILS, so a green CI run means
 //! the privileged tests really ran. Elsewhere it is skipped with a one-line reason.
 
-#[allow(dead_code)] // only target_dir is the tests' business
+#[allow(dead_code)] // target_dir and skewed_binary are the tests' business
 #[path = "../../xtask/src/paths.rs"]
 mod paths;
 
@@ -101,6 +101,90 @@ pub fn hook_binary() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The second hook binary `cargo xtask test` builds, with another eBPF object (see
+/// `xtask/src/skew.rs`); `None` (after [`privileged_with`]'s rule: fail under CI, else say
+/// why) when it was not built.
+pub fn skewed_binary(test: &str) -> Option<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = paths::skewed_binary(&paths::target_dir(&workspace));
+    let missing = (!path.is_file())
+        .then(|| format!("{} was not built (run `cargo xtask test`)", path.display()));
+    gate(test, missing).then_some(path)
+}
+
+/// `oci-seccomp-bpf-hook status --json` of `binary`, parsed.
+pub fn status_of(binary: &Path) -> serde_json::Value {
+    let out = std::process::Command::new(binary)
+        .args(["status", "--json"])
+        .output()
+        .expect("the hook binary runs");
+    assert_success("status --json", &out);
+    serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
+}
+
+/// The containers `status` lists for every object, as (object, container) JSON pairs.
+pub fn traced_containers(binary: &Path) -> Vec<(String, serde_json::Value)> {
+    let status = status_of(binary);
+    let mut all = Vec::new();
+    for object in status["objects"].as_array().into_iter().flatten() {
+        let key = object["object"].as_str().unwrap_or_default().to_owned();
+        for container in object["containers"].as_array().into_iter().flatten() {
+            all.push((key.clone(), container.clone()));
+        }
+    }
+    all
+}
+
+/// Waits up to 10 s until `path` exists (a traced command says it is running).
+pub fn until_exists(path: &Path) {
+    poll_until(std::time::Duration::from_secs(10), || {
+        path.exists().then_some(())
+    })
+    .unwrap_or_else(|| panic!("{} never appeared", path.display()));
+}
+
+/// Creates its file when dropped: the signal that lets waiting containers and commands end,
+/// given on every path out of a test, a failed assertion included (a scoped thread waiting on
+/// a container that never ends would otherwise hang the test forever).
+pub struct StopFile(pub PathBuf);
+
+impl StopFile {
+    pub fn create(&self) {
+        let _ = std::fs::write(&self.0, "");
+    }
+}
+
+impl Drop for StopFile {
+    fn drop(&mut self) {
+        self.create();
+    }
+}
+
+/// Runs `start`, then waits (see [`until_exists`]) for `path`: the started thing is running.
+pub fn start_and_wait_for<T>(path: &Path, start: impl FnOnce() -> T) -> T {
+    let started = start();
+    until_exists(path);
+    started
+}
+
+/// Installs `/bin/phase` in `root`: `phase NR1 FILE NR2` makes syscall NR1 (all arguments 0),
+/// then checks for FILE every 10 ms (at least once: access and nanosleep are always made),
+/// then makes NR2: a command whose two phases a test can tell apart.
+pub fn install_phase_helper(root: &Path) {
+    install_static_helper(
+        root,
+        "phase",
+        "#include <stdlib.h>\n#include <time.h>\n#include <unistd.h>\n\
+         int main(int argc, char **argv) {\n\
+           if (argc != 4) return 2;\n\
+           syscall(atol(argv[1]), 0, 0, 0, 0, 0, 0);\n\
+           struct timespec tick = {0, 10000000};\n\
+           do { nanosleep(&tick, 0); } while (access(argv[2], F_OK) != 0);\n\
+           syscall(atol(argv[3]), 0, 0, 0, 0, 0, 0);\n\
+           return 0;\n}\n",
+    );
 }
 
 /// `relative` under the workspace's debug build directory (honours `CARGO_TARGET_DIR`).
@@ -233,11 +317,55 @@ pub fn tracer_writing_into(dir: &Path) -> Option<i32> {
 
 /// Names of the loaded BPF programs that are ours (names from the eBPF object).
 pub fn our_loaded_programs() -> Vec<String> {
+    our_programs().into_iter().map(|(_, name)| name).collect()
+}
+
+/// (ID, name) of each loaded BPF program that is ours.
+fn our_programs() -> Vec<(u32, String)> {
     aya::programs::loaded_programs()
         .filter_map(Result::ok)
-        .filter_map(|p| p.name_as_str().map(str::to_owned))
-        .filter(|name| contract::ALL_PROGRAMS.contains(&name.as_str()))
+        .filter_map(|p| Some((p.id(), p.name_as_str()?.to_owned())))
+        .filter(|(_, name)| contract::ALL_PROGRAMS.contains(&name.as_str()))
         .collect()
+}
+
+/// Everything of ours the kernel still holds: programs, links to them, maps with our names.
+/// Empty once every tracer is gone.
+pub fn ours_in_the_kernel() -> Vec<String> {
+    let programs = our_programs();
+    let mut left: Vec<String> = programs
+        .iter()
+        .map(|(_, n)| format!("program {n}"))
+        .collect();
+    left.extend(
+        aya::programs::loaded_links()
+            .filter_map(Result::ok)
+            .filter(|l| programs.iter().any(|(id, _)| *id == l.program_id()))
+            .map(|l| format!("link {}", l.id())),
+    );
+    let names = [
+        contract::MAP_CONTAINERS,
+        contract::MAP_SEEN,
+        contract::MAP_TRACED,
+        contract::MAP_TRACED_GROUPS,
+        contract::MAP_INITS,
+        contract::MAP_CGROUPS,
+        contract::MAP_VERDICT,
+    ];
+    left.extend(
+        aya::maps::loaded_maps()
+            .filter_map(Result::ok)
+            .filter_map(|m| m.name_as_str().map(str::to_owned))
+            .filter(|name| names.contains(&name.as_str()))
+            .map(|name| format!("map {name}")),
+    );
+    left
+}
+
+/// Waits up to `timeout` for [`ours_in_the_kernel`] to be empty; what is left otherwise.
+pub fn kernel_released_within(timeout: std::time::Duration) -> Vec<String> {
+    poll_until(timeout, || ours_in_the_kernel().is_empty().then_some(()));
+    ours_in_the_kernel()
 }
 
 /// The native number of syscall `name`.

@@ -190,12 +190,6 @@ fn a_host_pid_container_records_only_itself() {
     );
 }
 
-/// Waits until `path` (in the container's rootfs) exists: the traced init is running.
-fn until_exists(path: &Path) {
-    e2e::poll_until(Duration::from_secs(10), || path.exists().then_some(()))
-        .unwrap_or_else(|| panic!("{} never appeared", path.display()));
-}
-
 /// `podman exec` into a traced container is part of it: recorded, and the same exec works
 /// under the enforced profile (an exec probe killed by its profile restarts the pod).
 #[test]
@@ -208,7 +202,7 @@ fn podman_exec_is_recorded_and_runs_under_the_profile() {
     let annotation = format!("of:{}", profile.display());
     let script = "touch /tmp/up; while [ ! -e /tmp/done ]; do sleep 0.05; done";
     let wait_for_exec = |p: &Podman, id: &str| {
-        until_exists(&p.rootfs().join("tmp/up"));
+        e2e::until_exists(&p.rootfs().join("tmp/up"));
         let exec = p.podman(&["exec", id, "/bin/callnr", &nr]);
         std::fs::write(p.rootfs().join("tmp/done"), "").unwrap();
         exec

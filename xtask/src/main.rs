@@ -5,6 +5,7 @@ mod install;
 #[allow(dead_code)] // ebpf_sources is for hook's build script
 mod paths;
 mod setup;
+mod skew;
 mod util;
 
 use std::path::PathBuf;
@@ -86,7 +87,8 @@ fn main() -> Result<()> {
             ebpf::build(true)?;
             // The end-to-end tests (tests/) drive this binary through podman and runc, and
             // run the benchmark example once (--quick) to keep it working.
-            util::cargo(&[
+            // ... and, for the version-skew test, a second binary with another object.
+            skew::build(&[
                 "build",
                 "-p",
                 "hook",

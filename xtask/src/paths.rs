@@ -33,3 +33,9 @@ pub fn ebpf_sources(workspace_root: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// A second hook binary whose embedded eBPF object differs from the main build's (same code,
+/// other bytes, so another hash): `cargo xtask test` builds it for the version-skew test.
+pub fn skewed_binary(target_dir: &Path) -> PathBuf {
+    target_dir.join("skew").join("oci-seccomp-bpf-hook")
+}

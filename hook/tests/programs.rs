@@ -1,0 +1,67 @@
+//! Joining running programs by ID trusts an ID only while it names what the registry says:
+//! the link's program, the program's name and tag. Needs root and eBPF (under CI=true these
+//! fail instead of skipping when they cannot run).
+
+use hook::{
+    programs::{AttachPoint, AttachTimings, Programs},
+    registry::LinkRecord,
+};
+
+fn loaded(test: &str) -> Option<(tokio::runtime::Runtime, Programs)> {
+    if !e2e::privileged(test) {
+        return None;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let programs = {
+        let _enter = runtime.enter();
+        let mut timings = AttachTimings::default();
+        Programs::load(AttachPoint::RawTracepoint, &mut timings).expect("programs load")
+    };
+    Some((runtime, programs))
+}
+
+#[test]
+fn ids_are_trusted_only_while_they_name_our_programs() {
+    let Some((_runtime, programs)) = loaded("ids_are_trusted_only_while_they_name_our_programs")
+    else {
+        return;
+    };
+    let records = programs.records().to_vec();
+    assert_eq!(records.len(), 3, "{records:?}");
+    let joined = Programs::join(&records).expect("the records as published are trusted");
+    assert_eq!(joined.link_count(), 3);
+
+    let altered = |change: &dyn Fn(&mut Vec<LinkRecord>)| {
+        let mut records = records.clone();
+        change(&mut records);
+        Programs::join(&records).is_some()
+    };
+    assert!(!altered(&|r| r[2].tag ^= 1), "a different tag was trusted");
+    assert!(
+        !altered(&|r| r[0].name = "task_fork".into()),
+        "a program under another name was trusted"
+    );
+    assert!(
+        !altered(&|r| {
+            let (a, b) = (r[0].link, r[1].link);
+            r[0].link = b;
+            r[1].link = a;
+        }),
+        "links swapped between programs were trusted"
+    );
+    assert!(
+        !altered(&|r| r[1].link = u32::MAX),
+        "a missing link was trusted"
+    );
+    assert!(!altered(&|r| r.truncate(2)), "a partial list was trusted");
+
+    // Once the last holder is gone, the IDs name nothing.
+    drop((joined, programs));
+    assert!(
+        Programs::join(&records).is_none(),
+        "detached programs were joined"
+    );
+}
