@@ -92,9 +92,16 @@ fn sigkilled_tracers_leave_nothing_attached_and_the_next_container_records() {
     );
 }
 
-/// `record -o PROFILE -- phase NR1 STOP NR2` with `binary`, started.
-fn record_phases(binary: &Path, profile: &Path, phase: &Path, nr: [&str; 2], stop: &Path) -> Child {
-    Command::new(binary)
+/// `record -o PROFILE -- phase NR1 STOP NR2` with `binary`, started. Killed when dropped
+/// unwaited: a failed assertion must not leave it polling for a stop file that is gone.
+fn record_phases(
+    binary: &Path,
+    profile: &Path,
+    phase: &Path,
+    nr: [&str; 2],
+    stop: &Path,
+) -> Running {
+    let child = Command::new(binary)
         .arg("record")
         .arg("-o")
         .arg(profile)
@@ -104,10 +111,23 @@ fn record_phases(binary: &Path, profile: &Path, phase: &Path, nr: [&str; 2], sto
         .arg(stop)
         .arg(nr[1])
         .spawn()
-        .expect("record starts")
+        .expect("record starts");
+    Running(Some(child))
 }
 
-fn wait_success(what: &str, child: Child) -> Output {
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn wait_success(what: &str, mut running: Running) -> Output {
+    let child = running.0.take().expect("not waited yet");
     let out = child.wait_with_output().expect("record runs");
     e2e::assert_success(what, &out);
     out

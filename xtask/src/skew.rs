@@ -32,8 +32,10 @@ pub fn build(build_args: &[&str]) -> Result<()> {
     util::cargo(build_args)
 }
 
+/// Copies beside `to`, then renames: a copy still running keeps its own file.
 fn copy(from: &Path, to: &Path) -> Result<()> {
-    std::fs::copy(from, to)
-        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
-    Ok(())
+    let temporary = to.with_extension("new");
+    std::fs::copy(from, &temporary)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), temporary.display()))?;
+    std::fs::rename(&temporary, to).with_context(|| format!("cannot replace {}", to.display()))
 }
