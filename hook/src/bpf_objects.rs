@@ -1,6 +1,8 @@
-//! BPF programs and links by ID: what another tracer on the node loaded, as descriptors of our
-//! own. aya 0.14 offers maps by ID (`MapData::from_id`) but not links, and program information
-//! only by iterating every program on the node; these are the few `bpf(2)` commands needed.
+//! BPF programs, links and maps by ID: what another tracer on the node loaded, as descriptors
+//! of our own. aya 0.14 offers no links by ID, program information only by iterating every
+//! program on the node, and a map's name only after probing the kernel's features (a dozen
+//! program and map loads in a fresh process, at every container start); these are the few
+//! `bpf(2)` commands needed.
 
 use std::{
     io,
@@ -8,6 +10,7 @@ use std::{
 };
 
 const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
+const BPF_MAP_GET_FD_BY_ID: libc::c_long = 14;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_LINK_GET_FD_BY_ID: libc::c_long = 30;
 
@@ -43,6 +46,19 @@ struct ProgInfoHead {
     created_by_uid: u32,
     nr_map_ids: u32,
     map_ids: u64,
+    name: [u8; 16],
+}
+
+/// The head of `struct bpf_map_info`, as far as the name.
+#[repr(C)]
+#[derive(Default)]
+struct MapInfoHead {
+    map_type: u32,
+    id: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
     name: [u8; 16],
 }
 
@@ -105,6 +121,11 @@ pub fn link_by_id(id: u32) -> io::Result<OwnedFd> {
     fd_by_id(BPF_LINK_GET_FD_BY_ID, id)
 }
 
+/// A descriptor of map `id`.
+pub fn map_by_id(id: u32) -> io::Result<OwnedFd> {
+    fd_by_id(BPF_MAP_GET_FD_BY_ID, id)
+}
+
 /// A descriptor of program `id`.
 pub fn prog_by_id(id: u32) -> io::Result<OwnedFd> {
     fd_by_id(BPF_PROG_GET_FD_BY_ID, id)
@@ -128,6 +149,18 @@ pub fn link_info(fd: impl AsFd) -> io::Result<LinkInfo> {
     })
 }
 
+/// The map's name (at most 15 bytes: the kernel's limit).
+pub fn map_name(fd: impl AsFd) -> io::Result<String> {
+    let mut head = MapInfoHead::default();
+    info(fd.as_fd(), &mut head)?;
+    Ok(name_of(&head.name))
+}
+
+fn name_of(bytes: &[u8; 16]) -> String {
+    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..len]).into_owned()
+}
+
 pub fn prog_info(fd: impl AsFd) -> io::Result<ProgInfo> {
     let mut ids = [0u32; 32];
     let mut head = ProgInfoHead {
@@ -137,11 +170,10 @@ pub fn prog_info(fd: impl AsFd) -> io::Result<ProgInfo> {
     };
     info(fd.as_fd(), &mut head)?;
     let count = (head.nr_map_ids as usize).min(ids.len());
-    let name_len = head.name.iter().position(|&b| b == 0).unwrap_or(16);
     Ok(ProgInfo {
         id: head.id,
         tag: u64::from_be_bytes(head.tag),
-        name: String::from_utf8_lossy(&head.name[..name_len]).into_owned(),
+        name: name_of(&head.name),
         map_ids: ids[..count].to_vec(),
     })
 }
@@ -157,6 +189,7 @@ mod tests {
         assert_eq!(std::mem::offset_of!(ProgInfoHead, map_ids), 56);
         assert_eq!(std::mem::offset_of!(ProgInfoHead, name), 64);
         assert_eq!(std::mem::size_of::<LinkInfoHead>(), 16);
+        assert_eq!(std::mem::offset_of!(MapInfoHead, name), 24);
     }
 
     #[test]
@@ -164,5 +197,6 @@ mod tests {
         // ID 0 is never handed out.
         assert!(link_by_id(0).is_err());
         assert!(prog_by_id(0).is_err());
+        assert!(map_by_id(0).is_err());
     }
 }

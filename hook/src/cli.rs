@@ -194,6 +194,16 @@ mod tests {
     }
 
     #[test]
+    fn status_takes_json() {
+        let cli = Cli::parse_from_args(["oci-seccomp-bpf-hook", "status", "--json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Status(StatusArgs { json: true }))
+        ));
+        assert!(Cli::parse_from_args(["x", "-s", "status"]).is_err());
+    }
+
+    #[test]
     fn record_requires_a_command() {
         assert!(Cli::parse_from_args(["oci-seccomp-bpf-hook", "record"]).is_err());
     }

@@ -4,10 +4,12 @@
 //! The data flows through one module per step. The short-lived hook ([`oci_hook`], `-s`):
 //! OCI state in → [`annotation`] parsed → [`baseline`] and [`output`] checked (limits from
 //! [`allowed`]) → [`detach`] forks the tracer. The long-lived [`tracer`]: [`container`] says what the
-//! container is → [`loader`] loads the object → [`recorder`] attaches it and reads the
-//! set → [`watch`] waits for the exit → [`syscall_table`] names the numbers → [`profile`] merges
+//! container is → [`recorder`] registers it with the node's shared programs ([`registry`]
+//! finds them, [`programs`] joins them by ID through [`bpf_objects`] or has [`loader`] load
+//! them, [`slot`] writes the container into their maps) and reads the set → [`watch`] waits for the exit → [`syscall_table`] names the numbers → [`profile`] merges
 //! with the baseline → [`output`] writes the file → [`outcome`] tells poststop. `record` runs a
-//! command through [`launch`] instead of a runtime. Shared: [`fork`], [`errors`], [`logging`].
+//! command through [`launch`] instead of a runtime; [`status`] lists the node's traced
+//! containers. Shared: [`fork`], [`errors`], [`logging`].
 
 /// The kernel/userspace contract, compiled from the eBPF crate's own file: written once.
 #[path = "../../hook-ebpf/src/contract.rs"]

@@ -5,7 +5,7 @@
 //! trace-event attach point and the benchmark's empty program are loaded privately instead.
 
 use std::{
-    os::fd::{AsFd, AsRawFd, OwnedFd},
+    os::fd::{AsRawFd, OwnedFd},
     time::{Duration, Instant},
 };
 
@@ -267,10 +267,10 @@ impl Programs {
         self.map_ids
             .iter()
             .filter_map(|&id| {
-                let data = MapData::from_id(id).ok()?;
-                let name = data.info().ok()?.name_as_str()?.to_owned();
-                let fd = data.fd().as_fd().as_raw_fd();
-                let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+                let fd = bpf_objects::map_by_id(id).ok()?;
+                let name = bpf_objects::map_name(&fd).ok()?;
+                let path = format!("/proc/self/fdinfo/{}", fd.as_raw_fd());
+                let info = std::fs::read_to_string(path).ok()?;
                 let memlock = info.lines().find_map(|l| l.strip_prefix("memlock:"))?;
                 Some((name, memlock.trim().parse().ok()?))
             })
@@ -303,12 +303,13 @@ pub fn map_err(name: &'static str) -> impl Fn(MapError) -> ProgramsError {
 fn maps_by_id(ids: &[u32]) -> Option<Vec<(&'static str, Map)>> {
     let mut maps = Vec::new();
     for &id in ids {
-        let data = MapData::from_id(id).ok()?;
-        let info = data.info().ok()?;
-        let Some(name) = MAPS.iter().find(|n| info.name_as_str() == Some(**n)) else {
+        let fd = bpf_objects::map_by_id(id).ok()?;
+        let name = bpf_objects::map_name(&fd).ok()?;
+        let Some(name) = MAPS.iter().find(|n| **n == name) else {
             continue;
         };
         if maps.iter().all(|(n, _)| n != name) {
+            let data = MapData::from_fd(fd).ok()?;
             maps.push((*name, Map::from_map_data(data).ok()?));
         }
     }

@@ -1,5 +1,5 @@
-//! One container's recorder: the node's shared programs (see [`programs`]) plus the
-//! container's slot in their maps (see [`slot`]). Reads back the set of syscall numbers the
+//! One container's recorder: the node's shared programs (see [`programs`](crate::programs)) plus the
+//! container's slot in their maps (see [`slot`](crate::slot)). Reads back the set of syscall numbers the
 //! container has made. Dropping the [`Recorder`] releases the slot; the programs stay attached
 //! while any other tracer holds them.
 

@@ -149,7 +149,7 @@ fn describe(container: &Container, label: &Label) -> String {
     value.to_string()
 }
 
-/// The label and start of the tracer holding `file`, as [`describe`] wrote them.
+/// The label, init PID and start (Unix seconds) written into a live slot's file.
 pub fn read_label(file: &mut File) -> Option<(Label, u32, u64)> {
     let mut text = String::new();
     file.rewind().ok()?;
