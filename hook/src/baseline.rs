@@ -25,25 +25,27 @@ pub const MAX_BASELINE_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("cannot read the baseline profile {path}")]
+    #[error("cannot read the profile {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("the baseline profile {path} is not a regular file")]
+    #[error("the profile {path} is not a regular file")]
     NotAFile { path: PathBuf },
-    #[error("the baseline profile {path} is larger than 1 MiB")]
+    #[error("the profile {path} is larger than 1 MiB")]
     TooLarge { path: PathBuf },
     // Position only: a message must never echo the file's content.
-    #[error("the baseline profile {path} is not valid JSON ({category} error at line {line}, column {column})")]
+    #[error(
+        "the profile {path} is not valid JSON ({category} error at line {line}, column {column})"
+    )]
     Json {
         path: PathBuf,
         category: &'static str,
         line: usize,
         column: usize,
     },
-    #[error("the baseline profile {path} is not a seccomp profile: {problem}")]
+    #[error("{path} is not a seccomp profile: {problem}")]
     NotAProfile { path: PathBuf, problem: String },
     #[error(
         "the baseline profile {path} is not readable by every user ({why}), and the hook, \
@@ -61,6 +63,31 @@ pub enum BaselineError {
 /// Reads `path` as a baseline: a regular file of at most 1 MiB, readable by every user or
 /// under one of `allowed`, holding a seccomp profile.
 pub fn read(path: &Path, allowed: &AllowedDirs) -> Result<Value, BaselineError> {
+    read_checked(path, |file, mode| {
+        check_readable_by_all(file, mode, allowed).map_err(|why| BaselineError::Private {
+            path: path.to_owned(),
+            why,
+            listed: if allowed.is_empty() {
+                String::new()
+            } else {
+                format!(" (now: {})", allowed.describe())
+            },
+        })
+    })
+}
+
+/// Reads a profile the caller names for themselves (`diff`, `merge`, `convert`): the same
+/// checks as [`read`] but the disclosure one, which only matters when root reads for others.
+pub fn read_profile(path: &Path) -> Result<Value, BaselineError> {
+    read_checked(path, |_, _| Ok(()))
+}
+
+/// A regular file of at most 1 MiB that `allowed` accepts (given the open file and its mode),
+/// holding a seccomp profile.
+fn read_checked(
+    path: &Path,
+    allowed: impl FnOnce(&File, u32) -> Result<(), BaselineError>,
+) -> Result<Value, BaselineError> {
     let owned = || path.to_owned();
     let read_err = |source| BaselineError::Read {
         path: owned(),
@@ -76,15 +103,7 @@ pub fn read(path: &Path, allowed: &AllowedDirs) -> Result<Value, BaselineError> 
     if !meta.is_file() {
         return Err(BaselineError::NotAFile { path: owned() });
     }
-    check_readable_by_all(&file, meta.mode(), allowed).map_err(|why| BaselineError::Private {
-        path: owned(),
-        why,
-        listed: if allowed.is_empty() {
-            String::new()
-        } else {
-            format!(" (now: {})", allowed.describe())
-        },
-    })?;
+    allowed(&file, meta.mode())?;
     if meta.len() > MAX_BASELINE_BYTES {
         return Err(BaselineError::TooLarge { path: owned() });
     }

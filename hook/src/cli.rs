@@ -102,6 +102,101 @@ pub enum Command {
     Record(RecordArgs),
     /// Show the containers traced on this node and the shared eBPF programs (root)
     Status(StatusArgs),
+    /// Write the profile recorded so far for a running traced container (root)
+    Snapshot(SnapshotArgs),
+    /// Compare two profiles: per architecture, what each allows that the other does not
+    #[command(after_help = DIFF_HELP)]
+    Diff(DiffArgs),
+    /// Merge profiles: allow what any of them allows, keep every rule that blocks or restricts
+    Merge(MergeArgs),
+    /// Rewrite a profile in another format (a Kubernetes SeccompProfile resource)
+    Convert(ConvertArgs),
+}
+
+const DIFF_HELP: &str = "\
+Exit status: 0 when both allow the same, 1 when they differ, 2 when an input is not a profile.
+Example, a CI gate on a recording's growth:
+  oci-seccomp-bpf-hook diff approved.json recorded.json";
+
+/// What profiles are written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A seccomp profile (podman, CRI-O, runc, crun, the kubelet's localhost profiles)
+    Json,
+    /// A security-profiles-operator SeccompProfile resource, in YAML (kubectl apply -f)
+    Spo,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+
+    /// With --format spo: the resource's metadata.name (default: from the output file's name)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The container's ID, or a unique beginning of it (as `status` lists it)
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+
+    /// Write to FILE (atomically) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The reference profile
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+
+    /// The profile compared with it
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The profiles to merge
+    #[arg(value_name = "PROFILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write to FILE (atomically)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// When one input allows a syscall that another blocks outright: keep the allow or the block
+    #[arg(long, value_enum)]
+    pub prefer: Option<crate::merge::Prefer>,
+
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The profile to convert
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+
+    /// Write to FILE (atomically) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +226,9 @@ pub struct RecordArgs {
     /// 38 is ENOSYS, which lets libc fall back from newer syscalls
     #[arg(long, value_name = "N", default_value_t = DEFAULT_ERRNO)]
     pub errno: u32,
+
+    #[command(flatten)]
+    pub format: FormatArgs,
 
     /// Kernel hook to record from; both see every syscall
     #[arg(long, value_enum, default_value_t = AttachPoint::RawTracepoint)]

@@ -15,6 +15,10 @@ fn main() {
     let status = match cli.command {
         Some(cli::Command::Record(args)) => cmd::record::run(args),
         Some(cli::Command::Status(args)) => cmd::status::run(&args),
+        Some(cli::Command::Snapshot(args)) => cmd::profiles::snapshot(&args),
+        Some(cli::Command::Diff(args)) => cmd::profiles::diff(&args),
+        Some(cli::Command::Merge(args)) => cmd::profiles::merge(&args),
+        Some(cli::Command::Convert(args)) => cmd::profiles::convert(&args),
         None if cli.start => cmd::oci::run(oci_hook::Options {
             timeout: cli.timeout,
             errno: cli.errno,

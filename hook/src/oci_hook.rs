@@ -46,7 +46,7 @@ pub enum HookError {
     Container(#[from] ContainerError),
     #[error(transparent)]
     AllowedDir(#[from] AllowedDirError),
-    #[error(transparent)]
+    #[error("unusable if: baseline")]
     Baseline(#[from] BaselineError),
     #[error(transparent)]
     Output(#[from] OutputError),

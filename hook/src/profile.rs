@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::syscall_table::Arch;
+use crate::{recorder::Recorded, syscall_table::Arch};
 
 /// `defaultErrnoRet` when none is asked for: ENOSYS, so libc's fallbacks (clone3 → clone,
 /// statx → fstatat, ...) take their old path instead of failing with EPERM.
@@ -25,6 +25,47 @@ pub const DEFAULT_ERRNO: u32 = 38;
 /// `a_stopped_and_continued_sleep_runs_under_its_profile`). podman's default profile allows it
 /// unconditionally.
 pub const RUNTIME_FLOOR: &[&str] = &["futex", "restart_syscall", "rt_sigreturn"];
+
+/// How a recording becomes a profile: the same for the final profile and for a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipe {
+    /// `defaultErrnoRet` unless the baseline sets one.
+    pub errno: u32,
+    /// The `if:` baseline to extend, validated.
+    pub baseline: Option<Value>,
+    /// Whether [`RUNTIME_FLOOR`] is added (containers started by a runtime; not `record`).
+    pub runtime_floor: bool,
+}
+
+impl Recipe {
+    /// The profile for `recorded`.
+    pub fn build(&self, recorded: &Recorded) -> Profile {
+        let mut names = recorded.names.clone();
+        if self.runtime_floor {
+            names.extend_from_slice(RUNTIME_FLOOR);
+        }
+        match &self.baseline {
+            Some(baseline) => Profile::extending(baseline, names, self.errno, &recorded.arches),
+            None => Profile::allowing(names, self.errno, &recorded.arches),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "errno": self.errno,
+            "baseline": self.baseline,
+            "runtime_floor": self.runtime_floor,
+        })
+    }
+
+    pub fn from_json(value: &Value) -> Option<Self> {
+        Some(Self {
+            errno: u32::try_from(value["errno"].as_u64()?).ok()?,
+            baseline: Some(value["baseline"].clone()).filter(|b| !b.is_null()),
+            runtime_floor: value["runtime_floor"].as_bool()?,
+        })
+    }
+}
 
 /// A seccomp profile document.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +123,11 @@ impl Profile {
         }
         doc.insert("syscalls".into(), Value::Array(rules));
         Profile(Value::Object(doc))
+    }
+
+    /// A profile read from a file (validated by the caller).
+    pub fn from_json(value: Value) -> Self {
+        Profile(value)
     }
 
     pub fn as_json(&self) -> &Value {

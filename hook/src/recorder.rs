@@ -164,11 +164,7 @@ impl Recorder {
 
     /// True once the record window has opened (always, for [`Window::Everything`]).
     pub fn window_opened(&self) -> Result<bool, RecorderError> {
-        let name = contract::MAP_CONTAINERS;
-        let map = self.programs.map(name)?;
-        let containers: Array<_, ContainerSlot> = Array::try_from(map).map_err(map_err(name))?;
-        let slot = containers.get(&self.index(), 0).map_err(map_err(name))?;
-        Ok(slot.window == contract::WINDOW_OPEN)
+        Ok(window_open(&self.programs, self.index())?)
     }
 
     /// Frees the container's slot now, reporting what went wrong (dropping does it silently).
@@ -189,6 +185,15 @@ impl Drop for Recorder {
         }
         // Dropping `programs` afterwards closes our descriptors: the last one detaches.
     }
+}
+
+/// Whether slot `index`'s container runs its workload (its record window is open).
+pub fn window_open(programs: &Programs, index: u32) -> Result<bool, ProgramsError> {
+    let name = contract::MAP_CONTAINERS;
+    let containers: Array<_, ContainerSlot> =
+        Array::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let slot = containers.get(&index, 0).map_err(map_err(name))?;
+    Ok(slot.window == contract::WINDOW_OPEN)
 }
 
 /// What slot `index` of `programs` has recorded so far.

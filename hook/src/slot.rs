@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use crate::{
     container::Container,
     contract::{self, ContainerSlot, Seen, CONTAINER_SLOTS},
+    profile::Recipe,
     programs::{map_err, Programs, ProgramsError},
     registry::{open_rw, retry, Registry, RegistryError},
 };
@@ -40,13 +41,15 @@ pub enum Window {
     Workload,
 }
 
-/// What `status` shows of a traced container: written into its slot's file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `status` shows of a traced container, and what `snapshot` needs to make its profile:
+/// written into its slot's file (root only, like the whole registry).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Label {
     /// The container's ID (or `record`'s command).
     pub id: String,
     /// Where the profile goes (`-` for stdout).
     pub output: String,
+    pub recipe: Recipe,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +148,7 @@ fn describe(container: &Container, label: &Label) -> String {
         "pid": container.init,
         "output": label.output,
         "since": since,
+        "recipe": label.recipe.to_json(),
     });
     value.to_string()
 }
@@ -158,6 +162,7 @@ pub fn read_label(file: &mut File) -> Option<(Label, u32, u64)> {
     let label = Label {
         id: value["id"].as_str()?.to_owned(),
         output: value["output"].as_str()?.to_owned(),
+        recipe: Recipe::from_json(&value["recipe"])?,
     };
     let pid = u32::try_from(value["pid"].as_u64()?).ok()?;
     Some((label, pid, value["since"].as_u64()?))

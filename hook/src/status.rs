@@ -11,7 +11,7 @@ use crate::{
     programs::Programs,
     recorder::read_slot,
     registry::{open_rw, shared_dir, LinkRecord, Registry, RegistryError},
-    slot::read_label,
+    slot::{read_label, Label},
 };
 
 /// One eBPF object's programs and the containers registered with them.
@@ -59,17 +59,7 @@ fn object(dir: &std::path::Path, key: String) -> Result<ObjectStatus, RegistryEr
     let records = registry.links();
     let programs = Programs::join(&records);
     let mut containers = Vec::new();
-    for slot in slot_numbers(&registry) {
-        let Ok(mut file) = open_rw(&registry.slot_path(slot)) else {
-            continue;
-        };
-        // A slot whose lock we can take has no live tracer.
-        if flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
-            continue;
-        }
-        let Some((label, pid, since)) = read_label(&mut file) else {
-            continue;
-        };
+    for (slot, label, pid, since) in live_slots(&registry) {
         let syscalls = programs.as_ref().and_then(|p| read_slot(p, slot).ok());
         containers.push(Traced {
             slot,
@@ -89,6 +79,24 @@ fn object(dir: &std::path::Path, key: String) -> Result<ObjectStatus, RegistryEr
         },
         containers,
     })
+}
+
+/// Every slot of `registry` (held locked) whose tracer lives: (slot, label, init PID, since).
+pub fn live_slots(registry: &Registry) -> Vec<(u32, Label, u32, u64)> {
+    let mut live = Vec::new();
+    for slot in slot_numbers(registry) {
+        let Ok(mut file) = open_rw(&registry.slot_path(slot)) else {
+            continue;
+        };
+        // A slot whose lock we can take has no live tracer.
+        if flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            continue;
+        }
+        if let Some((label, pid, since)) = read_label(&mut file) {
+            live.push((slot, label, pid, since));
+        }
+    }
+    live
 }
 
 /// The slots that have a file, ascending.

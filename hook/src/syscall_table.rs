@@ -53,6 +53,18 @@ impl Arch {
     }
 
     /// Byte offsets of syscall arguments 0, 1 and 2 inside the kernel's `struct pt_regs`.
+    /// The architecture a `SCMP_ARCH_*` name stands for, when it is one we have a table of.
+    pub fn from_seccomp_name(name: &str) -> Option<Arch> {
+        [Arch::X86_64, Arch::Aarch64, Arch::X86, Arch::X32, Arch::Arm]
+            .into_iter()
+            .find(|a| a.seccomp_name() == name)
+    }
+
+    /// Every syscall name of this architecture's table.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        (0..crate::contract::SYSCALL_SLOTS as u32).filter_map(move |nr| self.syscall_name(nr))
+    }
+
     pub fn pt_regs_arg_offsets(self) -> [u64; 3] {
         match self {
             // r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di ...: dx, si, di at 12..=14.

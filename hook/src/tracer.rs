@@ -14,7 +14,7 @@ use crate::{
     logging,
     outcome::{Claim, Outcome, OutcomeError, RUN_DIR},
     output::{Output, OutputError},
-    profile::{self, Profile},
+    profile::Recipe,
     recorder::{AttachPoint, Recorder, RecorderError, Window},
     slot::Label,
     syscall_table::Arch,
@@ -29,6 +29,17 @@ pub struct Job {
     pub baseline: Option<Value>,
     pub errno: u32,
     pub log_level: Option<LevelFilter>,
+}
+
+impl Job {
+    /// How this container's recording becomes its profile.
+    fn recipe(&self) -> Recipe {
+        Recipe {
+            errno: self.errno,
+            baseline: self.baseline.clone(),
+            runtime_floor: true,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +125,7 @@ fn attach(job: &Job) -> Result<(Watch, Recorder, Claim), TracerError> {
     let label = Label {
         id: job.id.clone(),
         output: job.output.path().display().to_string(),
+        recipe: job.recipe(),
     };
     let recorder = Recorder::attach(
         &job.container,
@@ -132,14 +144,9 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String, TracerError> 
         return Err(TracerError::NoWorkload(path.to_owned()));
     }
     let snapshot = recorder.snapshot().map_err(TracerError::Read)?;
-    let mut recorded = snapshot.names(Arch::NATIVE);
+    let recorded = snapshot.names(Arch::NATIVE);
     let count = recorded.names.len();
-    recorded.names.extend_from_slice(profile::RUNTIME_FLOOR);
-    let (names, arches) = (recorded.names, &recorded.arches);
-    let profile = match &job.baseline {
-        Some(baseline) => Profile::extending(baseline, names, job.errno, arches),
-        None => Profile::allowing(names, job.errno, arches),
-    };
+    let profile = job.recipe().build(&recorded);
     job.output.write(&profile.to_bytes())?;
     Ok(format!("wrote {} ({count} syscalls seen)", path.display()))
 }

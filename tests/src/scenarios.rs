@@ -156,7 +156,7 @@ pub fn bad_annotations(engine: &dyn Engine) {
         (format!("of:{o};if:/a;if:/b"), "more than one ';'"),
         (
             format!("of:{o};if:/nonexistent/base.json"),
-            "cannot read the baseline",
+            "unusable if: baseline: cannot read the profile",
         ),
         (
             format!("of:{o};if:{}", not_json.display()),

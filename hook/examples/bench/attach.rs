@@ -11,7 +11,6 @@ use hook::{
     container::Container,
     launch,
     recorder::{AttachPoint, Recorder, Window},
-    slot::Label,
 };
 
 use crate::{
@@ -27,10 +26,7 @@ fn ms(d: std::time::Duration) -> f64 {
 pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
     let first_init = launch::spawn_gated(&["/bin/true".into()])?;
     let later_init = launch::spawn_gated(&["/bin/true".into()])?;
-    let label = Label {
-        id: "bench".into(),
-        output: "-".into(),
-    };
+    let label = crate::label("bench");
     let attach = |init: &launch::GatedChild| {
         Recorder::attach(
             &Container::command(init.pid()),

@@ -16,7 +16,6 @@ use hook::{
     launch::{self, GatedChild},
     output::write_atomically,
     recorder::{AttachPoint, Recorder, Window},
-    slot::Label,
 };
 use rustix::{
     event::{PollFd, PollFlags, Timespec},
@@ -194,10 +193,7 @@ struct Resident {
 impl Resident {
     fn start() -> Result<Self> {
         let init = launch::spawn_gated(&["/bin/true".into()])?;
-        let label = Label {
-            id: "bench resident".into(),
-            output: "-".into(),
-        };
+        let label = crate::label("bench resident");
         let recorder = Recorder::attach(
             &Container::command(init.pid()),
             Window::Workload,

@@ -45,6 +45,19 @@ impl Plan {
     }
 }
 
+/// How the bench's own recorders are named in `status` (they never write a profile).
+pub fn label(id: &str) -> hook::slot::Label {
+    hook::slot::Label {
+        id: id.to_owned(),
+        output: "-".into(),
+        recipe: hook::profile::Recipe {
+            errno: hook::profile::DEFAULT_ERRNO,
+            baseline: None,
+            runtime_floor: false,
+        },
+    }
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--loop-server") {

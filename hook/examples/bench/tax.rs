@@ -19,7 +19,6 @@ use hook::{
     launch::{self, GatedChild, Running},
     programs::Programs,
     recorder::{AttachPoint, Recorder, Window},
-    slot::Label,
 };
 
 use crate::{
@@ -292,10 +291,7 @@ fn in_round_order(round: usize, n: usize) -> Vec<usize> {
 /// What `config` attaches: one empty program, or every target registered with the node's
 /// shared programs. Everything detaches when the value drops.
 fn attach_n(config: Attached, targets: &[Container]) -> Result<(Option<Programs>, Vec<Recorder>)> {
-    let label = |n: usize| Label {
-        id: format!("bench {n}"),
-        output: "-".into(),
-    };
+    let label = |n: usize| crate::label(&format!("bench {n}"));
     match config {
         Attached::Nothing => Ok((None, Vec::new())),
         Attached::Empty => Ok((

@@ -1,6 +1,8 @@
 //! The subcommands, and how their errors reach the user.
 
+mod emit;
 pub mod oci;
+pub mod profiles;
 pub mod record;
 pub mod status;
 

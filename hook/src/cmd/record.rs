@@ -1,14 +1,13 @@
 //! `record`: run a command in a new PID namespace, record it, write its profile.
 
-use std::{io::Write, time::Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use hook::{
-    allowed::AllowedDirs,
     container::Container,
     launch::{self, Exit, GatedChild, Running},
     output::Output,
-    profile::Profile,
+    profile::Recipe,
     recorder::{Recorder, Window},
     slot::Label,
     syscall_table::Arch,
@@ -18,13 +17,11 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use hook::cli::RecordArgs;
 
+use super::emit;
+
 pub fn run(args: RecordArgs) -> Result<i32> {
     // Checked before the command runs; written through the directory opened here.
-    let output = args
-        .output
-        .as_deref()
-        .map(|path| Output::open(path, &AllowedDirs::default()))
-        .transpose()?;
+    let output = emit::open(args.output.as_deref())?;
     // Fork before the runtime starts any thread: see `launch::spawn_gated`.
     let child = launch::spawn_gated(&args.command).context("cannot start the command")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -48,6 +45,7 @@ async fn record(child: GatedChild, args: &RecordArgs, output: Option<Output>) ->
             .output
             .as_ref()
             .map_or("-".into(), |path| path.display().to_string()),
+        recipe: recipe(args),
     };
     let recorder = Recorder::attach(&target, Window::Everything, args.attach, &label)
         .context("cannot attach the eBPF recorder")?;
@@ -61,15 +59,18 @@ async fn record(child: GatedChild, args: &RecordArgs, output: Option<Output>) ->
     let snapshot = recorder.snapshot()?;
     recorder.release()?;
 
-    let recorded = snapshot.names(Arch::NATIVE);
-    let profile = Profile::allowing(recorded.names, args.errno, &recorded.arches);
-    match &output {
-        Some(output) => output.write(&profile.to_bytes())?,
-        None => std::io::stdout()
-            .write_all(&profile.to_bytes())
-            .context("cannot write the profile to stdout")?,
-    }
+    let profile = recipe(args).build(&snapshot.names(Arch::NATIVE));
+    emit::write(&profile, &args.format, output.as_ref())?;
     Ok(exit.shell_code())
+}
+
+/// A command's recording becomes its profile as it is: no runtime, so no runtime floor.
+fn recipe(args: &RecordArgs) -> Recipe {
+    Recipe {
+        errno: args.errno,
+        baseline: None,
+        runtime_floor: false,
+    }
 }
 
 /// The command is PID 1 of its namespace and ignores signals it has no handler for, so a
