@@ -8,7 +8,7 @@
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Output},
-    sync::Mutex,
+    sync::{Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
@@ -24,15 +24,28 @@ fn has(names: &[String], syscall: &str) -> bool {
     names.iter().any(|n| n == syscall)
 }
 
+/// A podman engine with `/bin/callnr`, and this binary's turn, when `test` can run here.
+fn podman_alone(test: &str) -> Option<(MutexGuard<'static, ()>, Podman)> {
+    if !e2e::privileged_with(test, &["podman", "runc", "busybox", "gcc"]) {
+        return None;
+    }
+    let alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let p = Podman::new();
+    e2e::install_syscall_helper(p.rootfs());
+    Some((alone, p))
+}
+
+fn kill(pid: i32) {
+    let pid = rustix::process::Pid::from_raw(pid).expect("a PID");
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+}
+
 #[test]
 fn sigkilled_tracers_leave_nothing_attached_and_the_next_container_records() {
     let test = "sigkilled_tracers_leave_nothing_attached_and_the_next_container_records";
-    if !e2e::privileged_with(test, &["podman", "runc", "busybox", "gcc"]) {
+    let Some((_alone, p)) = podman_alone(test) else {
         return;
-    }
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let p = Podman::new();
-    e2e::install_syscall_helper(p.rootfs());
+    };
     let hook = e2e::hook_binary();
     std::thread::scope(|scope| {
         let done = e2e::StopFile(p.rootfs().join("tmp/done"));
@@ -58,10 +71,7 @@ fn sigkilled_tracers_leave_nothing_attached_and_the_next_container_records() {
             "three containers were never registered"
         );
         for pid in e2e::hook_processes() {
-            let _ = rustix::process::kill_process(
-                rustix::process::Pid::from_raw(pid).expect("a PID"),
-                rustix::process::Signal::KILL,
-            );
+            kill(pid);
         }
         let killed = Instant::now();
         let left = e2e::kernel_released_within(Duration::from_secs(1));
@@ -221,12 +231,9 @@ const CHURN_SYSCALLS: [&str; 4] = ["getcpu", "sysinfo", "times", "getresuid"];
 #[test]
 fn containers_coming_and_going_never_change_anyone_elses_profile() {
     let test = "containers_coming_and_going_never_change_anyone_elses_profile";
-    if !e2e::privileged_with(test, &["podman", "runc", "busybox", "gcc"]) {
+    let Some((_alone, p)) = podman_alone(test) else {
         return;
-    }
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let p = Podman::new();
-    e2e::install_syscall_helper(p.rootfs());
+    };
     let dir = tempfile::tempdir().expect("scratch directory");
     let bin = host_helpers(dir.path());
     let hook = e2e::hook_binary();
@@ -320,12 +327,9 @@ fn containers_coming_and_going_never_change_anyone_elses_profile() {
 #[test]
 fn a_killed_tracers_slot_is_cleared_before_it_is_reused() {
     let test = "a_killed_tracers_slot_is_cleared_before_it_is_reused";
-    if !e2e::privileged_with(test, &["podman", "runc", "busybox", "gcc"]) {
+    let Some((_alone, p)) = podman_alone(test) else {
         return;
-    }
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let p = Podman::new();
-    e2e::install_syscall_helper(p.rootfs());
+    };
     let hook = e2e::hook_binary();
     let loop_script =
         |tag: &str| format!("touch /tmp/{tag}; while [ ! -e /tmp/done ]; do sleep 0.02; done");
@@ -351,10 +355,7 @@ fn a_killed_tracers_slot_is_cleared_before_it_is_reused() {
             .collect();
         let victim_dir = victim.parent().expect("a directory");
         let tracer = e2e::tracer_writing_into(victim_dir).expect("the victim's tracer");
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_raw(tracer).expect("a PID"),
-            rustix::process::Signal::KILL,
-        );
+        kill(tracer);
         e2e::poll_until(Duration::from_secs(5), || {
             (e2e::traced_containers(&hook).len() == 1).then_some(())
         })
