@@ -128,18 +128,23 @@ pub fn loader_without_kernel_btf() -> EbpfLoader<'static> {
     }
 }
 
-/// Runs `f` where `KERNEL_BTF` is empty, then restores this thread's mount namespace and cwd.
+/// Runs `f` where `KERNEL_BTF` is empty, then restores this thread's mount namespace, root and
+/// cwd.
 fn with_kernel_btf_hidden<T>(f: impl FnOnce() -> T) -> std::io::Result<T> {
     let flags = OFlags::RDONLY | OFlags::CLOEXEC;
     let home: OwnedFd = rustix::fs::open("/proc/thread-self/ns/mnt", flags, Mode::empty())?;
     let cwd: OwnedFd = rustix::fs::open(".", flags | OFlags::DIRECTORY, Mode::empty())?;
+    let root: OwnedFd = rustix::fs::open("/", flags | OFlags::DIRECTORY, Mode::empty())?;
     // SAFETY: no FILES flag, so no descriptor table is split between threads.
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS)? };
     let value = hide(KERNEL_BTF).map(|()| f());
     // Going back is not optional: a thread left in the copy would pin every mount in it.
     rustix::thread::move_into_link_name_space(home.as_fd(), Some(LinkNameSpaceType::Mount))
         .map_err(|e| std::io::Error::other(format!("cannot return to the mount namespace: {e}")))?;
-    // setns(2) moved cwd to the namespace's root.
+    // setns(2) moved root and cwd to the namespace's root: a caller in a chroot would be left
+    // outside it (its later paths, /run and tracefs among them, resolved on the host).
+    rustix::process::fchdir(&root)?;
+    rustix::process::chroot(".")?;
     rustix::process::fchdir(&cwd)?;
     value
 }
@@ -185,10 +190,11 @@ mod tests {
 
     /// Privileged: runs where unshare is allowed (root); elsewhere the fallback path is taken.
     #[test]
-    fn thread_comes_back_to_its_namespace_and_cwd() {
-        let before = (mount_ns(), std::env::current_dir().ok());
+    fn thread_comes_back_to_its_namespace_root_and_cwd() {
+        let root = || std::fs::read_link("/proc/thread-self/root").ok();
+        let before = (mount_ns(), std::env::current_dir().ok(), root());
         let seen_inside = with_kernel_btf_hidden(|| std::fs::metadata(KERNEL_BTF).map(|m| m.len()));
-        assert_eq!((mount_ns(), std::env::current_dir().ok()), before);
+        assert_eq!((mount_ns(), std::env::current_dir().ok(), root()), before);
         if let Ok(Ok(len)) = seen_inside {
             assert_eq!(len, 0, "the kernel BTF reads as empty inside");
             assert!(std::fs::metadata(KERNEL_BTF).is_ok_and(|m| m.len() > 0));
