@@ -23,8 +23,10 @@ pub const DEFAULT_ERRNO: u32 = 38;
 /// control) in an interrupted sleep resumes it that way. A sleep recorded without a stop, then
 /// stopped and continued under its profile, failed with ENOSYS without it (e2e
 /// `a_stopped_and_continued_sleep_runs_under_its_profile`). podman's default profile allows it
-/// unconditionally.
-pub const RUNTIME_FLOOR: &[&str] = &["futex", "restart_syscall", "rt_sigreturn"];
+/// unconditionally. `sched_yield` is the Go scheduler of runc's init, under the filter, in
+/// the same stretch: one of 20 identical recordings had it (a fresh-clone CI run, 2026-11-23); runc
+/// ignores its result, but a profile must not depend on scheduling. podman allows it too.
+pub const RUNTIME_FLOOR: &[&str] = &["futex", "restart_syscall", "rt_sigreturn", "sched_yield"];
 
 /// How a recording becomes a profile: the same for the final profile and for a snapshot.
 #[derive(Debug, Clone, PartialEq)]

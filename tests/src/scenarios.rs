@@ -63,7 +63,7 @@ pub fn trace_ls(engine: &dyn Engine) -> PathBuf {
     assert_eq!(json["defaultErrnoRet"], 38);
     assert!(names.iter().any(|n| n.starts_with("execve")), "{names:?}");
     assert!(names.contains(&"getdents64".to_owned()), "{names:?}");
-    for floor in ["futex", "restart_syscall", "rt_sigreturn"] {
+    for floor in ["futex", "restart_syscall", "rt_sigreturn", "sched_yield"] {
         assert!(
             names.contains(&floor.to_owned()),
             "runtime floor {floor}: {names:?}"

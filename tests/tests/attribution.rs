@@ -283,7 +283,9 @@ fn ten_recordings_of_the_same_command_are_identical() {
             .map(|i| scenarios::trace(&p, &format!("stable-{i}.json"), None, cmd))
             .collect();
         let first = names_of(&profiles[0]);
-        for runtime_only in ["epoll_pwait", "nanosleep", "tgkill", "sched_yield"] {
+        // Calls of runc's other threads, which never carry the filter (sched_yield, which
+        // runc's init thread may make under it, is in the runtime floor).
+        for runtime_only in ["epoll_pwait", "nanosleep", "tgkill"] {
             assert!(
                 !first.iter().any(|n| n == runtime_only),
                 "{cmd:?}: {runtime_only} in {first:?}"
