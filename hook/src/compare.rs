@@ -202,17 +202,21 @@ pub fn rule_names(rule: &Value) -> Vec<String> {
     names
 }
 
-/// Whether a rule applies only under conditions: argument filters, or `includes`/`excludes`
-/// (capabilities, the host's architecture, a minimum kernel).
+/// Whether a rule applies only under conditions: argument filters, or host conditions (see
+/// [`has_host_conditions`]).
 pub fn is_conditional(rule: &Value) -> bool {
-    let non_empty = |key: &str| match &rule[key] {
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => o
-            .values()
-            .any(|v| !v.is_null() && v != &json!([]) && v != &json!("")),
-        _ => false,
-    };
-    non_empty("args") || non_empty("includes") || non_empty("excludes")
+    rule["args"].as_array().is_some_and(|a| !a.is_empty()) || has_host_conditions(rule)
+}
+
+/// Whether a rule has `includes`/`excludes` conditions (capabilities, the host's
+/// architecture, a minimum kernel) that are set.
+pub fn has_host_conditions(rule: &Value) -> bool {
+    ["includes", "excludes"].iter().any(|key| {
+        rule[*key].as_object().is_some_and(|o| {
+            o.values()
+                .any(|v| !v.is_null() && v != &json!([]) && v != &json!(""))
+        })
+    })
 }
 
 /// A rule's action in words, with its errno and whether it is conditional.

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    compare::{arches_of, rule_names, ALLOW},
+    compare::{arches_of, has_host_conditions, rule_names, ALLOW},
     syscall_table::Arch,
 };
 
@@ -78,12 +78,7 @@ pub fn convert(profile: &Value, name: &str) -> Result<Converted, SpoError> {
 /// A `Syscall` of the resource: `names`, `action`, `errnoRet` (a string there), `args`.
 fn convert_rule(rule: &Value, warnings: &mut Vec<String>) -> Option<Value> {
     let names = rule_names(rule);
-    let conditional = ["includes", "excludes"].iter().any(|key| {
-        rule[*key].as_object().is_some_and(|o| {
-            o.values()
-                .any(|v| !v.is_null() && v != &json!([]) && v != &json!(""))
-        })
-    });
+    let conditional = has_host_conditions(rule);
     if conditional && rule["action"] == ALLOW {
         warnings.push(format!(
             "left out (allowed there only under includes/excludes conditions): {}",
