@@ -1,5 +1,6 @@
 //! `-s` with a bad OCI state on stdin fails before anything starts, in one line.
 
+use e2e::child::Finish;
 use std::{path::Path, process::Command};
 
 use e2e::direct;
@@ -45,7 +46,7 @@ fn pid_that_does_not_exist_is_refused() {
 
 #[test]
 fn version_prints_the_version() {
-    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let out = Command::new(BIN).arg("--version").finish("the command");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");

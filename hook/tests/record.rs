@@ -1,10 +1,11 @@
 //! `oci-seccomp-bpf-hook record` against the real kernel: needs root and eBPF.
 //! Under CI=true these fail instead of skipping when they cannot run.
 
+use e2e::child::Finish;
 use std::{
     collections::BTreeSet,
     fs::File,
-    io::{BufRead, BufReader, Write},
+    io::Write,
     path::Path,
     process::{Command, Output, Stdio},
     sync::Barrier,
@@ -22,8 +23,7 @@ fn record(profile: &Path, cmd: &[&str]) -> Output {
         .arg("--")
         .args(cmd)
         .stdin(Stdio::null())
-        .output()
-        .expect("the hook binary runs")
+        .finish("the hook binary")
 }
 
 /// The allowed names, after checking `record`'s exact shape: one allow rule, native arch only.
@@ -86,17 +86,23 @@ fn processes_outside_the_namespace_are_not_recorded() {
     }
     let profile = dir.path().join("p.json");
     let script = format!("echo up > {}; read x < {}", ready.display(), go.display());
-    let child = Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args(["record", "-o"])
         .arg(&profile)
         .args(["--", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The command only runs once the recorder is attached, so this line proves it is.
-    let mut line = String::new();
-    BufReader::new(File::open(&ready).unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    // The command only runs once the recorder is attached, so its line proves it is.
+    if !said_up(&ready, &mut child) {
+        let out = e2e::child::output_within(child, e2e::child::DEADLINE, "record");
+        panic!(
+            "the recorded command never ran: {:?}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     for _ in 0..100 {
         // SAFETY: plain syscalls without pointers we do not own.
         unsafe {
@@ -105,7 +111,11 @@ fn processes_outside_the_namespace_are_not_recorded() {
         }
     }
     writeln!(File::options().write(true).open(&go).unwrap(), "done").unwrap();
-    assert_success(&child.wait_with_output().unwrap());
+    assert_success(&e2e::child::output_within(
+        child,
+        e2e::child::DEADLINE,
+        "record",
+    ));
     let names = allowed_names(&profile);
     assert!(
         names.contains("read") && names.contains("write"),
@@ -114,6 +124,22 @@ fn processes_outside_the_namespace_are_not_recorded() {
     for outsider in ["sched_yield", "getcpu"] {
         assert!(!names.contains(outsider), "{outsider} leaked in: {names:?}");
     }
+}
+
+/// True once a line arrives on FIFO `ready`, within 10 s, while `child` still runs. The FIFO
+/// is opened without blocking: a recorder that failed to attach never opens it for writing.
+fn said_up(ready: &Path, child: &mut std::process::Child) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(ready, OFlags::RDONLY | OFlags::NONBLOCK, Mode::empty()).unwrap();
+    let mut byte = [0u8; 1];
+    e2e::poll_until(std::time::Duration::from_secs(10), || {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return Some(false);
+        }
+        // 0 bytes: no writer yet; EAGAIN: a writer, no line yet.
+        matches!(rustix::io::read(&fd, &mut byte), Ok(1)).then_some(true)
+    })
+    .unwrap_or(false)
 }
 
 /// Syscalls that fail harmlessly with an invalid fd (-1) and null pointers, on both arches.
@@ -253,8 +279,7 @@ fn syscall_storm_loses_nothing() {
             "1",
         ])
         .env("OSBH_STORM_WORKER", "1")
-        .output()
-        .unwrap();
+        .finish("the command");
     assert_success(&out);
     let names = allowed_names(&profile);
     let missing: Vec<_> = expected.iter().filter(|n| !names.contains(**n)).collect();
@@ -287,8 +312,7 @@ fn profile_goes_to_stdout_without_output_flag() {
     }
     let out = Command::new(BIN)
         .args(["record", "--", "true"])
-        .output()
-        .unwrap();
+        .finish("the command");
     assert_success(&out);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(json["defaultErrnoRet"], 38);
@@ -310,8 +334,7 @@ fn without_privileges_one_sentence_and_exit_2() {
             "--",
             "true",
         ])
-        .output()
-        .expect("setpriv (util-linux) runs");
+        .finish("setpriv");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
@@ -322,8 +345,7 @@ fn without_privileges_one_sentence_and_exit_2() {
 fn help_explains_record_with_an_example() {
     let out = Command::new(BIN)
         .args(["record", "--help"])
-        .output()
-        .unwrap();
+        .finish("the command");
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("record -o ls.json -- ls -l /"), "{help}");
     assert!(help.contains("--errno"), "{help}");
@@ -342,8 +364,7 @@ fn tracepoint_attach_works_or_explains_tracefs() {
         .args(["record", "--attach", "tracepoint", "-o"])
         .arg(&profile)
         .args(["--", "sh", "-c", &script])
-        .output()
-        .unwrap();
+        .finish("the command");
     let tracefs = [
         "/sys/kernel/tracing/events",
         "/sys/kernel/debug/tracing/events",

@@ -27,7 +27,7 @@ pub fn run_hook(hook: &Path, state: &str) -> Output {
         .expect("stdin is piped")
         .write_all(state.as_bytes())
         .expect("the hook reads its state");
-    child.wait_with_output().expect("the hook exits")
+    crate::child::output_within(child, crate::child::DEADLINE, "the hook")
 }
 
 /// An OCI State of container `id` in `status` ("created", "stopped", ...).
@@ -81,7 +81,10 @@ impl HeldInit {
     /// Lets the init exec and exit; returns once it has.
     pub fn release(mut self) {
         std::fs::write(self.gate.path().join("go"), b"go\n").expect("the init reads its gate");
-        let status = self.unshare.wait().expect("unshare exits");
+        let status =
+            wait_timeout::ChildExt::wait_timeout(&mut self.unshare, crate::child::DEADLINE)
+                .expect("waitpid on unshare")
+                .expect("the held init exits once released");
         assert!(status.success(), "the held init failed: {status}");
     }
 }

@@ -1,7 +1,10 @@
 //! Shared by every test that needs the real kernel: root, eBPF, container runtimes.
 //!
-//! The rule: under `CI=true` a privileged test that cannot run FAILS, so a green CI run means
-//! the privileged tests really ran. Elsewhere it is skipped with a one-line reason.
+//! The rule: a test that cannot run never reports `ok` alone. Under `CI=true` it FAILS, so a
+//! green CI run means every test really ran. Under `cargo xtask test` (which sets
+//! [`SKIP_LOG`]) it returns early and writes its reason to that file, and xtask counts it as
+//! skipped in its closing line and prints the reason. Run any other way, it fails with its
+//! reason.
 
 #[allow(dead_code)] // target_dir and skewed_binary are the tests' business
 #[path = "../../xtask/src/paths.rs"]
@@ -12,11 +15,13 @@ mod paths;
 #[path = "../../hook-ebpf/src/contract.rs"]
 pub mod contract;
 
+pub mod child;
 pub mod direct;
 pub mod engine;
 pub mod scenarios;
 pub mod syslog;
 
+use crate::child::Finish;
 use std::path::{Path, PathBuf};
 
 /// One `#[test]` per scenario, each on a fresh engine from `$make(test_name)`, which returns
@@ -57,15 +62,31 @@ pub fn privileged_with(test: &str, tools: &[&str]) -> bool {
     gate(test, missing)
 }
 
-fn gate(test: &str, missing: Option<String>) -> bool {
-    match missing {
-        None => true,
-        Some(reason) if in_ci() => panic!("{test} must run under CI=true, but {reason}"),
-        Some(reason) => {
-            eprintln!("skipping {test}: {reason}");
-            false
-        }
+/// The file `cargo xtask test` reads skipped tests from: one `TEST: REASON` line each.
+pub const SKIP_LOG: &str = "OSBH_SKIP_LOG";
+
+/// True when the test may run; else, by the rule above, fails it or logs it as skipped.
+pub fn gate(test: &str, missing: Option<String>) -> bool {
+    let Some(reason) = missing else {
+        return true;
+    };
+    if in_ci() {
+        panic!("{test} must run under CI=true, but {reason}");
     }
+    let Some(log) = std::env::var_os(SKIP_LOG) else {
+        panic!("{test} cannot run: {reason} (`cargo xtask test` counts such a test as skipped)");
+    };
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap_or_else(|e| panic!("{test}: cannot log its skip to {log:?}: {e}"));
+    // One write per line: tests run in parallel threads and processes.
+    file.write_all(format!("{test}: {reason}\n").as_bytes())
+        .unwrap_or_else(|e| panic!("{test}: cannot log its skip to {log:?}: {e}"));
+    eprintln!("skipping {test}: {reason}");
+    false
 }
 
 fn missing_privilege() -> Option<String> {
@@ -118,8 +139,7 @@ pub fn skewed_binary(test: &str) -> Option<PathBuf> {
 pub fn status_of(binary: &Path) -> serde_json::Value {
     let out = std::process::Command::new(binary)
         .args(["status", "--json"])
-        .output()
-        .expect("the hook binary runs");
+        .finish("the hook binary");
     assert_success("status --json", &out);
     serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
 }
@@ -280,8 +300,8 @@ pub fn install_static_helper_with(rootfs: &Path, name: &str, source: &str, flags
         .arg("-o")
         .arg(rootfs.join("bin").join(name))
         .arg(&file)
-        .status()
-        .expect("gcc runs");
+        .finish("gcc")
+        .status;
     assert!(
         status.success(),
         "gcc -static {flags:?} failed for {name} (are libc6-dev and gcc-multilib installed?)"

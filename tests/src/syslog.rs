@@ -2,6 +2,7 @@
 //! one), the test binds `/dev/log` itself for its duration; where one does, the journal is
 //! asked. One capture at a time per test process.
 
+use crate::child::Finish;
 use std::{
     os::unix::net::UnixDatagram,
     path::Path,
@@ -71,8 +72,7 @@ impl SyslogCapture {
         let out = std::process::Command::new("journalctl")
             .args(["-t", "oci-seccomp-bpf-hook", "-o", "cat", "--since"])
             .arg(format!("@{since}"))
-            .output()
-            .expect("journalctl runs");
+            .finish("journalctl");
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(str::to_owned)

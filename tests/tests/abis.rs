@@ -4,6 +4,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
+use e2e::child::Finish;
 use std::path::Path;
 
 use e2e::{
@@ -121,8 +122,7 @@ fn record_of_a_32_bit_program_lists_i386() {
         .arg(&profile)
         .arg("--")
         .arg(p.rootfs().join("bin/m32"))
-        .output()
-        .unwrap();
+        .finish("the command");
     assert_success("record -- m32", &out);
     let names = assert_i386_listed(&profile);
     for name in ["mkdir", "rmdir"] {

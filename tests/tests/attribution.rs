@@ -3,6 +3,7 @@
 //! profile every time. Each distinctive syscall comes from `/bin/callnr` (see
 //! `e2e::install_syscall_helper`), which prints `NR RESULT ERRNO`.
 
+use e2e::child::Finish;
 use std::{
     path::Path,
     time::{Duration, Instant},
@@ -105,8 +106,8 @@ fn a_neighbour_in_a_pod_sharing_pids_is_not_recorded() {
         .arg("-cf")
         .arg(&tar)
         .arg(".")
-        .status()
-        .expect("tar runs");
+        .finish("tar")
+        .status;
     assert!(status.success());
     let image = "localhost/osbh-infra";
     let change = r#"CMD ["/bin/sleep", "infinity"]"#;

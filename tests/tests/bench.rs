@@ -1,7 +1,10 @@
 //! `cargo xtask bench --quick` keeps working: the example runs to the end and prints every
 //! figure in the table's shape. Speeds are never asserted here (BENCHMARKS.md holds them).
 
-use std::process::Command;
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
 
 use serde_json::Value;
 
@@ -31,8 +34,12 @@ fn quick_bench_prints_every_figure() {
         .args(["--quick", "--json"])
         .arg(&json_path)
         .env("OSBH_BIN", e2e::hook_binary())
-        .output()
-        .unwrap();
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the bench example starts");
+    // The quick bench takes about a minute; on a loaded machine, more.
+    let out = e2e::child::output_within(out, Duration::from_secs(600), "the quick bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

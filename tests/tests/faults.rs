@@ -1,6 +1,7 @@
 //! Faults around the tracer: each must end with a clear message, no partial or misplaced
 //! file, and no hang.
 
+use e2e::child::Finish;
 use std::time::{Duration, Instant};
 
 use std::path::Path;
@@ -190,8 +191,8 @@ fn mount(args: &[&str], target: &Path) {
     let status = std::process::Command::new("mount")
         .args(args)
         .arg(target)
-        .status()
-        .expect("mount(8) runs");
+        .finish("mount(8)")
+        .status;
     assert!(status.success(), "mount {args:?} {}", target.display());
 }
 

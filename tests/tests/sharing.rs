@@ -138,7 +138,7 @@ impl Drop for Running {
 
 fn wait_success(what: &str, mut running: Running) -> Output {
     let child = running.0.take().expect("not waited yet");
-    let out = child.wait_with_output().expect("record runs");
+    let out = e2e::child::output_within(child, e2e::child::DEADLINE, what);
     e2e::assert_success(what, &out);
     out
 }

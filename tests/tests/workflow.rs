@@ -2,6 +2,7 @@
 //! running container, diff and merge profiles, hand them to Kubernetes as SeccompProfile
 //! resources. Real podman and runc, the real binary.
 
+use e2e::child::Finish;
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
@@ -26,8 +27,7 @@ fn podman(test: &str) -> Option<Podman> {
 fn hook(args: &[&str]) -> Output {
     Command::new(e2e::hook_binary())
         .args(args)
-        .output()
-        .expect("the hook binary runs")
+        .finish("the hook binary")
 }
 
 fn names(profile: &Path) -> Vec<String> {
