@@ -27,6 +27,7 @@ pub mod errors;
 pub mod fork;
 pub mod launch;
 pub mod loader;
+pub mod lockdown;
 pub mod logging;
 pub mod merge;
 pub mod oci_hook;

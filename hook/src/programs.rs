@@ -65,6 +65,12 @@ pub enum ProgramsError {
         #[source]
         source: ProgramError,
     },
+    #[error(
+        "the kernel is locked down in {mode} mode, which forbids eBPF programs to read kernel \
+         memory, so {name} cannot load: boot without `lockdown={mode}` (integrity mode allows \
+         tracing) to record system calls"
+    )]
+    Lockdown { name: &'static str, mode: String },
     #[error("cannot read back the link of eBPF program {name}")]
     Link {
         name: &'static str,
@@ -358,7 +364,7 @@ fn attach_raw(
         .ok_or(ProgramsError::Contract(name))?;
     let p: &mut RawTracePoint = program.try_into().map_err(err)?;
     let mut clock = Instant::now();
-    p.load().map_err(err)?;
+    p.load().map_err(|e| load_failed(name, e))?;
     let verified = lap(&mut clock);
     log::debug!("program {name} verified in {} us", verified.as_micros());
     timings.verify += verified;
@@ -366,6 +372,17 @@ fn attach_raw(
     let link = p.take_link(id).map_err(err)?;
     timings.attach += lap(&mut clock);
     Ok(FdLink::from(link))
+}
+
+/// Why `name` did not load: the lockdown mode when it forbids tracing (the verifier's own log
+/// only names a helper), else the kernel's answer.
+fn load_failed(name: &'static str, source: ProgramError) -> ProgramsError {
+    match crate::lockdown::current_mode() {
+        Some(mode) if crate::lockdown::forbids_tracing(&mode) => {
+            ProgramsError::Lockdown { name, mode }
+        }
+        _ => ProgramsError::Program { name, source },
+    }
 }
 
 /// Attaches `name` to the `raw_syscalls:sys_enter` trace event; the link stays in `ebpf`.
@@ -383,7 +400,7 @@ fn attach_trace_event(
     }
     let p: &mut TracePoint = program.try_into().map_err(err)?;
     let mut clock = Instant::now();
-    p.load().map_err(err)?;
+    p.load().map_err(|e| load_failed(name, e))?;
     timings.verify += lap(&mut clock);
     p.attach(contract::TRACEPOINT_CATEGORY, contract::TRACEPOINT_NAME)
         .map_err(err)?;
