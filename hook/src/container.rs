@@ -63,16 +63,19 @@ fn has_seccomp_filter(config: &Path) -> Option<bool> {
     Some(!config["linux"]["seccomp"].is_null())
 }
 
-/// The cgroup v2 ID (the inode of its directory) of `pid`'s cgroup; `None` when it is the root
-/// (no cgroup of its own, e.g. `--cgroups=disabled`) or no cgroup2 hierarchy is mounted.
+/// The cgroup v2 ID (the inode of its directory) of `pid`'s cgroup; `None` when the container
+/// has no cgroup of its own (`--cgroups=disabled`): the root, or the cgroup this process (the
+/// runtime's child) is in, which the runtime and its other children share. Also `None` when
+/// no cgroup2 hierarchy is mounted.
 fn cgroup_id(pid: i32) -> Result<Option<u64>, ContainerError> {
     let path = PathBuf::from(format!("/proc/{pid}/cgroup"));
     let text =
         std::fs::read_to_string(&path).map_err(|source| ContainerError { pid, path, source })?;
-    let Some(relative) = text.lines().find_map(|l| l.strip_prefix("0::")) else {
+    let Some(relative) = v2_path(&text) else {
         return Ok(None);
     };
-    if relative == "/" {
+    let ours = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    if relative == "/" || v2_path(&ours) == Some(relative) {
         return Ok(None);
     }
     let Some(mount) = cgroup2_mount() else {
@@ -82,6 +85,11 @@ fn cgroup_id(pid: i32) -> Result<Option<u64>, ContainerError> {
     Ok(std::fs::metadata(dir)
         .ok()
         .map(|m| std::os::unix::fs::MetadataExt::ino(&m)))
+}
+
+/// The cgroup v2 path in a `/proc/PID/cgroup` text (its `0::` line).
+fn v2_path(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.strip_prefix("0::"))
 }
 
 /// Where the cgroup2 hierarchy is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on
@@ -102,15 +110,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn own_cgroup_is_found_where_a_cgroup2_hierarchy_exists() {
+    fn a_container_in_the_runtimes_own_cgroup_has_none_of_its_own() {
+        // This process stands for both: the init shares the caller's cgroup, as under
+        // `--cgroups=disabled`, so exec'd processes must not be attributed by cgroup.
         let me = std::process::id() as i32;
         let container = Container::of_runtime(me, Path::new("/nonexistent")).unwrap();
         assert_eq!(container.init, me as u32);
         assert_eq!(container.openers, OPEN_AT_FILTER | OPEN_AT_EXEC);
-        if let (Some(mount), Some(id)) = (cgroup2_mount(), container.cgroup) {
-            assert!(mount.is_dir());
-            assert!(id > 1);
-        }
+        assert_eq!(container.cgroup, None);
+    }
+
+    #[test]
+    fn the_v2_line_names_the_cgroup() {
+        let text = "4:memory:/a\n0::/libpod_parent/libpod-1\n";
+        assert_eq!(v2_path(text), Some("/libpod_parent/libpod-1"));
+        assert_eq!(v2_path("4:memory:/a\n"), None);
     }
 
     #[test]

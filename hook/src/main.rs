@@ -34,7 +34,14 @@ fn main() {
     match status {
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            eprintln!("oci-seccomp-bpf-hook: {}", cmd::describe(&err));
+            let line = cmd::describe(&err);
+            eprintln!("oci-seccomp-bpf-hook: {line}");
+            if cli.start {
+                // runc puts a failing hook's stderr in its error; crun drops it, so the
+                // reason also goes where an operator looks next.
+                logging::to_syslog(cli.log_level);
+                log::error!("{line}");
+            }
             std::process::exit(cmd::exit_code(&err).unwrap_or(EXIT_FAILURE));
         }
     }
