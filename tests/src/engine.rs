@@ -1,7 +1,8 @@
-//! The two container engines the end-to-end tests drive, behind one interface so every
-//! scenario runs on both: podman (hooks from a hooks.d directory, as users install it) and
-//! plain runc (hooks listed in the bundle's config.json).
+//! The container engines the end-to-end tests drive, behind one interface so every scenario
+//! runs on each: podman with runc and podman with crun (hooks from a hooks.d directory, as
+//! users install it), and plain runc (hooks listed in the bundle's config.json).
 
+use crate::child::Finish;
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
@@ -25,12 +26,32 @@ pub trait Engine {
     fn scratch(&self) -> &Path;
     /// The container's root filesystem (on the host).
     fn rootfs(&self) -> &Path;
+    /// Whether a failing hook's stderr reaches the user in the engine's error (runc: yes;
+    /// crun 1.8: no, only its exit code, so the hook's reason must be found in syslog).
+    fn shows_hook_stderr(&self) -> bool {
+        true
+    }
 }
+
+/// The OCI runtime podman runs containers with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Runc,
+    /// crun refuses this host's hybrid cgroups: each podman command runs in a private mount
+    /// namespace where /sys/fs/cgroup is a plain cgroup2 mount, and containers run with
+    /// `--cgroups=disabled` (cgroup v2 hosts, such as Fedora's and RHEL's, need neither).
+    Crun,
+}
+
+/// In a new mount namespace: cgroup2 alone on /sys/fs/cgroup, then the command.
+const CGROUP2_ONLY: &str = "mount --make-rprivate / && umount -l /sys/fs/cgroup && \
+    mount -t cgroup2 none /sys/fs/cgroup && exec \"$0\" \"$@\"";
 
 /// podman 4 with a private configuration, storage and hooks directory (see HOST-NOTES).
 pub struct Podman {
     dir: TempDir,
     rootfs: PathBuf,
+    runtime: Runtime,
 }
 
 impl Podman {
@@ -38,15 +59,30 @@ impl Podman {
         Self::with_hook_args(&[])
     }
 
+    /// podman with crun (see [`Runtime::Crun`]).
+    pub fn crun() -> Self {
+        Self::with_runtime(Runtime::Crun, &[])
+    }
+
     /// Like `new`, with `extra` appended to the hook's arguments in the hooks.d JSON.
     pub fn with_hook_args(extra: &[&str]) -> Self {
+        Self::with_runtime(Runtime::Runc, extra)
+    }
+
+    fn with_runtime(runtime: Runtime, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let rootfs = busybox_rootfs(dir.path());
-        // Default rlimits above the hard limit fail here; crun refuses hybrid cgroups.
+        let runtime_name = match runtime {
+            Runtime::Runc => "runc",
+            Runtime::Crun => "crun",
+        };
+        // Default rlimits above the hard limit fail here.
         std::fs::write(
             dir.path().join("containers.conf"),
-            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
-             [engine]\nruntime = \"runc\"\n",
+            format!(
+                "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
+                 [engine]\nruntime = \"{runtime_name}\"\n"
+            ),
         )
         .unwrap();
         // The hooks.d JSON we ship, pointed at the binary under test.
@@ -63,7 +99,11 @@ impl Podman {
             hook.to_string(),
         )
         .unwrap();
-        Self { dir, rootfs }
+        Self {
+            dir,
+            rootfs,
+            runtime,
+        }
     }
 
     /// Adds a hooks.d entry `name` (another runtime hook, e.g. a CDI/GPU one).
@@ -73,12 +113,19 @@ impl Podman {
 
     /// `podman ARGS...` with this engine's configuration and storage (exec, kill, wait, rm).
     pub fn podman(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("podman runs")
+        self.command().args(args).finish("podman")
     }
 
     fn command(&self) -> Command {
         let d = self.dir.path();
-        let mut command = Command::new("podman");
+        let mut command = match self.runtime {
+            Runtime::Runc => Command::new("podman"),
+            Runtime::Crun => {
+                let mut unshare = Command::new("unshare");
+                unshare.args(["-m", "sh", "-c", CGROUP2_ONLY, "podman"]);
+                unshare
+            }
+        };
         command
             .env("CONTAINERS_CONF", d.join("containers.conf"))
             .arg("--root")
@@ -107,14 +154,18 @@ impl Podman {
 
     /// `podman run [extra...] --rootfs ROOTFS cmd...`
     pub fn run(&self, extra: &[&str], cmd: &[&str]) -> Output {
+        let cgroups = match self.runtime {
+            Runtime::Runc => None,
+            Runtime::Crun => Some("--cgroups=disabled"),
+        };
         self.command()
             .arg("run")
+            .args(cgroups)
             .args(extra)
             .arg("--rootfs")
             .arg(&self.rootfs)
             .args(cmd)
-            .output()
-            .expect("podman runs")
+            .finish("podman")
     }
 }
 
@@ -126,7 +177,10 @@ impl Default for Podman {
 
 impl Engine for Podman {
     fn name(&self) -> &'static str {
-        "podman"
+        match self.runtime {
+            Runtime::Runc => "podman",
+            Runtime::Crun => "podman+crun",
+        }
     }
 
     fn trace(&self, annotation: &str, cmd: &[&str]) -> Output {
@@ -144,6 +198,10 @@ impl Engine for Podman {
 
     fn rootfs(&self) -> &Path {
         &self.rootfs
+    }
+
+    fn shows_hook_stderr(&self) -> bool {
+        self.runtime == Runtime::Runc
     }
 }
 
@@ -202,8 +260,8 @@ impl Runc {
         let status = Command::new("runc")
             .args(["spec", "--bundle"])
             .arg(&bundle)
-            .status()
-            .expect("runc runs");
+            .finish("runc spec")
+            .status;
         assert!(status.success(), "runc spec failed");
         let config_path = bundle.join("config.json");
         let mut config: Value =
@@ -220,8 +278,7 @@ impl Runc {
             .arg(&bundle)
             .arg(id)
             .stdin(Stdio::null())
-            .output()
-            .expect("runc runs")
+            .finish("runc")
     }
 }
 
@@ -265,8 +322,7 @@ impl Runc {
             .arg(id)
             .args(cmd)
             .stdin(Stdio::null())
-            .output()
-            .expect("runc runs")
+            .finish("runc")
     }
 }
 

@@ -38,6 +38,27 @@ pub fn assert_refused(engine: &dyn Engine, out: &Output, why: &str, profile: &st
     );
 }
 
+/// Traces `cmd` with `annotation`, which the hook must refuse saying `why`: the engine's
+/// output, and what the user can read of the hook's reason (the engine's stderr, and syslog
+/// where the engine drops the hook's stderr).
+pub fn trace_refused(
+    engine: &dyn Engine,
+    annotation: &str,
+    cmd: &[&str],
+    why: &str,
+) -> (Output, String) {
+    let syslog = (!engine.shows_hook_stderr()).then(crate::syslog::SyslogCapture::start);
+    let out = engine.trace(annotation, cmd);
+    let mut said = String::from_utf8_lossy(&out.stderr).into_owned();
+    if let Some(syslog) = syslog {
+        for line in syslog.lines_until(why, std::time::Duration::from_secs(5)) {
+            said.push_str("\nsyslog: ");
+            said.push_str(&line);
+        }
+    }
+    (out, said)
+}
+
 /// Traces `cmd` into a new profile file and returns its path.
 pub fn trace(engine: &dyn Engine, name: &str, baseline: Option<&PathBuf>, cmd: &[&str]) -> PathBuf {
     let profile = engine.scratch().join(name);
@@ -76,6 +97,25 @@ pub fn trace_ls(engine: &dyn Engine) -> PathBuf {
         );
     }
     profile
+}
+
+/// The same command traced five times gives the same profile: the runtime's stretch between
+/// its filter install and execve is recorded (runc: Go scheduler calls, covered by the floor;
+/// crun: capset, setresuid, its sync socket's reads and writes, signal resets), but nothing
+/// that depends on scheduling.
+pub fn recordings_are_stable(engine: &dyn Engine) -> Vec<String> {
+    let first = allowed_names(&trace(engine, "stable-0.json", None, &["ls", "/"])).1;
+    for i in 1..5 {
+        let again = allowed_names(&trace(
+            engine,
+            &format!("stable-{i}.json"),
+            None,
+            &["ls", "/"],
+        ))
+        .1;
+        assert_eq!(again, first, "{}: recording {i} differs", engine.name());
+    }
+    first
 }
 
 /// The traced profile runs `ls /` again, and refuses `mkdir`, which was never recorded.
@@ -171,14 +211,13 @@ pub fn bad_annotations(engine: &dyn Engine) {
         (format!("of:{}/../bad.json", dir.display()), "without it"),
     ];
     for (annotation, why) in cases {
-        let result = engine.trace(&annotation, &["mkdir", "/must-not-run"]);
+        let (result, stderr) = trace_refused(engine, &annotation, &["mkdir", "/must-not-run"], why);
         assert_failed(engine, &format!("annotation {annotation:?}"), &result);
         assert!(
             !engine.rootfs().join("must-not-run").exists(),
             "{} {annotation:?}: the container ran",
             engine.name()
         );
-        let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(
             stderr.contains(why),
             "{} {annotation:?}: {stderr}",
@@ -210,9 +249,8 @@ pub fn private_baselines_are_refused(engine: &dyn Engine) {
         (&readable, "is not a seccomp profile"),
     ] {
         let annotation = format!("if:{};of:{}", baseline.display(), out.display());
-        let result = engine.trace(&annotation, &["mkdir", "/must-not-run"]);
+        let (result, stderr) = trace_refused(engine, &annotation, &["mkdir", "/must-not-run"], why);
         assert_failed(engine, &format!("baseline {}", baseline.display()), &result);
-        let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(stderr.contains(why), "{} {why}: {stderr}", engine.name());
         assert!(
             !stderr.contains(SECRET),

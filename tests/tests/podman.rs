@@ -20,6 +20,7 @@ e2e::scenario_tests! {
     podman_bad_annotations => bad_annotations,
     podman_private_baselines_are_refused => private_baselines_are_refused,
     podman_rewrite_keeps_owner_and_mode => rewrite_keeps_owner_and_mode,
+    podman_recordings_are_stable => recordings_are_stable,
 }
 
 /// `--rm` removes the container (and its cgroup) at once; the profile must still be written,
