@@ -19,6 +19,20 @@ pub struct Install {
 }
 
 const BINARY: &str = "oci-seccomp-bpf-hook";
+/// Where packages put it.
+pub const PREFIX: &str = "/usr";
+/// The directory podman and CRI-O read hook JSON from by default.
+pub const HOOKS_DIR: &str = "/usr/share/containers/oci/hooks.d";
+
+impl Default for Install {
+    fn default() -> Self {
+        Self {
+            prefix: PREFIX.into(),
+            hooks_dir: HOOKS_DIR.into(),
+            destdir: None,
+        }
+    }
+}
 
 pub fn run(install: &Install) -> Result<()> {
     ebpf::build(true)?;

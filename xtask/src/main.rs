@@ -1,16 +1,19 @@
 //! Project chores: `cargo xtask <command>`. See `cargo xtask --help`.
 
+mod deps;
 mod ebpf;
 mod install;
 #[allow(dead_code)] // ebpf_sources is for hook's build script
 mod paths;
 mod setup;
 mod skew;
+mod test;
 mod util;
+mod vm;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -25,7 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install what building the eBPF object needs: nightly's rust-src, LLVM, bpf-linker
+    /// Everything a fresh machine needs, then build and (as root) install: nightly's rust-src,
+    /// LLVM, bpf-linker, the release build, the binary, hooks.d JSON and man page in place
     Setup,
     /// Build the eBPF object (nightly, bpfel-unknown-none, -Z build-std=core)
     BuildEbpf {
@@ -39,10 +43,10 @@ enum Command {
     Install {
         /// Prefix: the binary goes to PREFIX/libexec/oci/hooks.d, the man page to
         /// PREFIX/share/man/man1
-        #[arg(long, default_value = "/usr")]
+        #[arg(long, default_value = install::PREFIX)]
         prefix: PathBuf,
         /// Directory for the hook JSON (podman and CRI-O read this one by default)
-        #[arg(long, default_value = "/usr/share/containers/oci/hooks.d")]
+        #[arg(long, default_value = install::HOOKS_DIR)]
         hooks_dir: PathBuf,
         /// Staging root prepended to every destination (packaging)
         #[arg(long)]
@@ -58,10 +62,23 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
-    /// Build the eBPF object, then run the test suite (extra arguments go to `cargo test`)
+    /// Install what the tests drive when missing (podman, runc, crun, busybox, gcc, qemu, ...),
+    /// build, run every test, then the kernel matrix; close with `N passed, M failed, K
+    /// skipped` and each skip's reason (as root; under CI=true a skip is a failure)
     Test {
+        /// Leave out the kernel matrix (`vm-test`)
+        #[arg(long)]
+        no_vm: bool,
+        /// Passed on to `cargo test` (e.g. a test name filter, or `-- --nocapture`)
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Boot Debian's kernels under qemu (downloaded once into target/vm) and run a `record`
+    /// smoke and the privileged `record` tests in each; the newest again under lockdown
+    VmTest {
+        /// 5.10 (Debian 11), 6.1 (Debian 12), 6.12 (Debian 13), or all
+        #[arg(long, default_value = "all")]
+        kernel: String,
     },
 }
 
@@ -83,25 +100,33 @@ fn main() -> Result<()> {
             destdir,
         }),
         Command::Bench { quick, json } => bench(quick, json),
-        Command::Test { args } => {
-            ebpf::build(true)?;
-            // The end-to-end tests (tests/) drive this binary through podman and runc, and
-            // run the benchmark example once (--quick) to keep it working.
-            // ... and, for the version-skew test, a second binary with another object.
-            skew::build(&[
-                "build",
-                "-p",
-                "hook",
-                "--bins",
-                "--examples",
-                "--features",
-                "bench",
-            ])?;
-            let mut cmd = vec!["test"];
-            cmd.extend(args.iter().map(String::as_str));
-            util::cargo(&cmd)
-        }
+        Command::Test { no_vm, args } => test::run(&test::Options {
+            vm: !no_vm,
+            cargo_args: args,
+        }),
+        Command::VmTest { kernel } => vm_test(&kernel),
     }
+}
+
+fn vm_test(kernel: &str) -> Result<()> {
+    let kernels = match kernel {
+        "all" => vm::MATRIX.to_vec(),
+        name => vec![vm::Kernel::by_name(name).with_context(|| {
+            format!("no kernel {name} in the matrix: use 5.10, 6.1, 6.12 or all")
+        })?],
+    };
+    ebpf::build(true)?;
+    util::cargo(&["build", "-p", "hook", "--bins"])?;
+    let outcomes = vm::run_matrix(&vm::matrix(&kernels))?;
+    println!();
+    for outcome in &outcomes {
+        println!("{outcome}");
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} boots failed", outcomes.len());
+    }
+    Ok(())
 }
 
 fn bench(quick: bool, json: Option<PathBuf>) -> Result<()> {

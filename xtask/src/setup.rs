@@ -1,11 +1,15 @@
-//! `cargo xtask setup`: installs what `build-ebpf` needs, skipping what is already there.
+//! `cargo xtask setup`: the first of the README's two commands. Installs what `build-ebpf`
+//! needs (skipping what is already there), builds, and puts the hook in place for podman and
+//! CRI-O (as root; otherwise it says how to run `record` from the build).
 
-use std::{path::Path, process::Command};
+use std::process::Command;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::{
+    deps::{self, Need},
     ebpf::{rust_src_installed, TOOLCHAIN},
+    install::{self, Install},
     util::{self, succeeds},
 };
 
@@ -14,6 +18,20 @@ const LLVM_MAJOR: &str = "22";
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
 pub fn run() -> Result<()> {
+    toolchain()?;
+    if !deps::is_root() {
+        crate::ebpf::build(true)?;
+        util::cargo(&["build", "--release", "-p", "hook"])?;
+        eprintln!("built target/release/oci-seccomp-bpf-hook; installing it for podman needs root: run `cargo xtask setup` (or `cargo xtask install`) as root");
+        return Ok(());
+    }
+    install::run(&Install::default())?;
+    eprintln!("the hook is in place: podman run --annotation io.containers.trace-syscall=of:/tmp/ls.json IMAGE ls /");
+    Ok(())
+}
+
+/// Nightly's rust-src, LLVM and bpf-linker.
+fn toolchain() -> Result<()> {
     if !succeeds("rustup", &["run", TOOLCHAIN, "rustc", "--version"]) {
         util::run(Command::new("rustup").args([
             "toolchain",
@@ -37,9 +55,12 @@ pub fn run() -> Result<()> {
         return Ok(());
     }
     let llvm = format!("/usr/lib/llvm-{LLVM_MAJOR}");
-    if !Path::new(&llvm).join("lib/libLLVM.so").exists() {
-        install_llvm()?;
-    }
+    // LLVM with its shared library, which bpf-linker links against.
+    let library = Need::file(
+        format!("{llvm}/lib/libLLVM.so"),
+        format!("llvm-{LLVM_MAJOR}-dev"),
+    );
+    deps::ensure(&[library], "building bpf-linker")?;
     // LLVM_PREFIX: without it bpf-linker's build cannot find -lLLVM.
     util::run(
         Command::new("cargo")
@@ -51,24 +72,4 @@ pub fn run() -> Result<()> {
             ])
             .env("LLVM_PREFIX", &llvm),
     )
-}
-
-fn install_llvm() -> Result<()> {
-    let package = format!("llvm-{LLVM_MAJOR}-dev");
-    if !succeeds("apt-get", &["--version"]) {
-        bail!("install {package} (LLVM {LLVM_MAJOR} with its shared library) with your package manager, then run `cargo xtask setup` again");
-    }
-    if !is_root() {
-        bail!("installing {package} with apt-get needs root: run `cargo xtask setup` as root, or `apt-get install {package}` yourself");
-    }
-    util::run(Command::new("apt-get").args(["update", "-qq"]))?;
-    util::run(
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", &package])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
-}
-
-fn is_root() -> bool {
-    util::output("id", &["-u"]).is_some_and(|uid| uid == "0")
 }

@@ -22,8 +22,10 @@ pub fn target_dir() -> PathBuf {
 /// Runs `cmd`, echoing it first; fails when it does.
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("+ {cmd:?}");
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(workspace_root());
+    }
     let status = cmd
-        .current_dir(workspace_root())
         .status()
         .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
     if !status.success() {
@@ -50,7 +52,12 @@ pub fn succeeds(program: &str, args: &[&str]) -> bool {
 
 /// Trimmed stdout of `program args...`, or None when it fails.
 pub fn output(program: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(program).args(args).output().ok()?;
+    output_of(Command::new(program).args(args))
+}
+
+/// Trimmed stdout of `cmd`, or None when it fails.
+pub fn output_of(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())

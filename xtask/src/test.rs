@@ -1,0 +1,157 @@
+//! `cargo xtask test`: the README's second command. Installs what the tests drive when it is
+//! missing, builds what they run, runs every test binary to the end, then the kernel matrix,
+//! and closes with `N passed, M failed, K skipped` and every skip's reason.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::Path,
+    process::{Command, Stdio},
+};
+
+use anyhow::{bail, Context, Result};
+
+use crate::{deps, ebpf, skew, util, vm};
+
+/// Where a skipped test writes `TEST: REASON` (the tests' `e2e::SKIP_LOG` names the variable).
+const SKIP_LOG_VAR: &str = "OSBH_SKIP_LOG";
+
+#[derive(Default)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+    pub ignored: u64,
+}
+
+impl Tally {
+    /// Adds one `test result: ok. 5 passed; 0 failed; 1 ignored; ...` line of libtest.
+    pub fn add_result_line(&mut self, line: &str) {
+        let Some(counts) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in counts.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(kind), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<u64>() else { continue };
+            match kind {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                "ignored" => self.ignored += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+pub struct Options {
+    /// Run the kernel matrix after the tests.
+    pub vm: bool,
+    /// Passed on to `cargo test`.
+    pub cargo_args: Vec<String>,
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    deps::ensure(&deps::for_tests(), "the tests")?;
+    if options.vm {
+        deps::ensure_lean(&deps::for_vm_tests(), "the kernel matrix")?;
+    }
+    ebpf::build(true)?;
+    // The end-to-end tests drive this binary through podman, runc and crun, and run the
+    // benchmark example once (--quick); the version-skew test needs a second binary with
+    // another object.
+    skew::build(&[
+        "build",
+        "-p",
+        "hook",
+        "--bins",
+        "--examples",
+        "--features",
+        "bench",
+    ])?;
+    let skip_log = util::target_dir().join("test-skips.txt");
+    let _ = std::fs::remove_file(&skip_log);
+    let mut tally = Tally::default();
+    let cargo_ok = cargo_test(&options.cargo_args, &skip_log, &mut tally)?;
+    let skipped = read_skips(&skip_log)?;
+    let mut kernels = Vec::new();
+    if options.vm {
+        kernels = vm::run_matrix(&vm::matrix(&vm::MATRIX))?;
+        println!();
+        for line in &kernels {
+            println!("{line}");
+        }
+    }
+    close(&tally, &skipped, &kernels, cargo_ok)
+}
+
+/// `cargo test --no-fail-fast ARGS`, echoing its output and counting its result lines.
+fn cargo_test(args: &[String], skip_log: &Path, tally: &mut Tally) -> Result<bool> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["test", "--no-fail-fast"])
+        .args(args)
+        .env(SKIP_LOG_VAR, skip_log)
+        .current_dir(util::workspace_root())
+        .stdout(Stdio::piped());
+    eprintln!("+ {cmd:?}");
+    let mut child = cmd.spawn().context("cannot run cargo test")?;
+    let stdout = child.stdout.take().context("cargo's stdout is piped")?;
+    let mut echo = std::io::stdout();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        tally.add_result_line(&line);
+        let _ = writeln!(echo, "{line}");
+    }
+    Ok(child.wait()?.success())
+}
+
+/// The skip log's lines (`TEST: REASON`), if any test wrote one.
+fn read_skips(path: &Path) -> Result<Vec<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text.lines().map(str::to_owned).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// The closing line, each skip's reason after it; an error when anything failed.
+fn close(tally: &Tally, skipped: &[String], kernels: &[vm::Outcome], cargo_ok: bool) -> Result<()> {
+    // A skipped test returned early, so libtest counted it as passed.
+    let skips = skipped.len() as u64;
+    let kernel_failures = kernels.iter().filter(|k| !k.passed).count() as u64;
+    let passed = tally.passed.saturating_sub(skips) + kernels.len() as u64 - kernel_failures;
+    let failed = tally.failed + kernel_failures;
+    println!();
+    println!("{passed} passed, {failed} failed, {skips} skipped");
+    for skip in skipped {
+        println!("  skipped {skip}");
+    }
+    if tally.ignored > 0 {
+        println!(
+            "  ({} ignored: workloads that other tests run)",
+            tally.ignored
+        );
+    }
+    if failed > 0 {
+        bail!("{failed} failed");
+    }
+    if !cargo_ok {
+        bail!("cargo test failed without a failing test (a build error or a crashed test binary: see above)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_lines_add_up() {
+        let mut tally = Tally::default();
+        tally.add_result_line("test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s");
+        tally.add_result_line("test result: FAILED. 2 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.20s");
+        tally.add_result_line("running 5 tests");
+        assert_eq!((tally.passed, tally.failed, tally.ignored), (7, 3, 1));
+    }
+}
