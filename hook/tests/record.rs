@@ -96,7 +96,8 @@ fn processes_outside_the_namespace_are_not_recorded() {
         .unwrap();
     // The command only runs once the recorder is attached, so its line proves it is.
     if !said_up(&ready, &mut child) {
-        let out = e2e::child::output_within(child, e2e::child::DEADLINE, "record");
+        let _ = child.kill();
+        let out = e2e::child::output_within(child, std::time::Duration::from_secs(10), "record");
         panic!(
             "the recorded command never ran: {:?}\nstderr: {}",
             out.status,
