@@ -117,13 +117,15 @@ fn read_skips(path: &Path) -> Result<Vec<String>> {
 
 /// The closing line, each skip's reason after it; an error when anything failed.
 fn close(tally: &Tally, skipped: &[String], kernels: &[vm::Outcome], cargo_ok: bool) -> Result<()> {
-    // A skipped test returned early, so libtest counted it as passed.
-    let skips = skipped.len() as u64;
     let kernel_failures = kernels.iter().filter(|k| !k.passed).count() as u64;
-    let passed = tally.passed.saturating_sub(skips) + kernels.len() as u64 - kernel_failures;
-    let failed = tally.failed + kernel_failures;
+    let (line, failed) = closing_line(
+        tally,
+        skipped.len() as u64,
+        kernels.len() as u64,
+        kernel_failures,
+    );
     println!();
-    println!("{passed} passed, {failed} failed, {skips} skipped");
+    println!("{line}");
     for skip in skipped {
         println!("  skipped {skip}");
     }
@@ -142,6 +144,17 @@ fn close(tally: &Tally, skipped: &[String], kernels: &[vm::Outcome], cargo_ok: b
     Ok(())
 }
 
+/// `N passed, M failed, K skipped` over the test binaries and the boots, and M.
+fn closing_line(tally: &Tally, skips: u64, boots: u64, boot_failures: u64) -> (String, u64) {
+    // A skipped test returned early, so libtest counted it as passed.
+    let passed = tally.passed.saturating_sub(skips) + boots - boot_failures;
+    let failed = tally.failed + boot_failures;
+    (
+        format!("{passed} passed, {failed} failed, {skips} skipped"),
+        failed,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +166,17 @@ mod tests {
         tally.add_result_line("test result: FAILED. 2 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.20s");
         tally.add_result_line("running 5 tests");
         assert_eq!((tally.passed, tally.failed, tally.ignored), (7, 3, 1));
+    }
+
+    #[test]
+    fn skips_are_not_passes_and_boots_count() {
+        let tally = Tally {
+            passed: 10,
+            failed: 1,
+            ignored: 0,
+        };
+        let (line, failed) = closing_line(&tally, 3, 4, 1);
+        assert_eq!(line, "10 passed, 2 failed, 3 skipped");
+        assert_eq!(failed, 2);
     }
 }
