@@ -22,7 +22,6 @@ cd /newroot
 /bin/busybox mount -t proc proc proc
 /bin/busybox mount -t sysfs sys sys
 /bin/busybox mount -t devtmpfs dev dev
-/bin/busybox mount -t tmpfs tmp tmp
 /bin/busybox mount -t tmpfs run run
 /bin/busybox mount -t tracefs tracefs sys/kernel/tracing 2>/dev/null
 /bin/busybox mount -t cgroup2 cgroup2 sys/fs/cgroup 2>/dev/null

@@ -90,15 +90,17 @@ fn script_text(tests: &[PathBuf]) -> String {
     let hook = util::target_dir().join("debug/oci-seccomp-bpf-hook");
     let tests: Vec<String> = tests.iter().map(|t| format!("'{}'", t.display())).collect();
     format!(
-        r#"export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp TMPDIR=/tmp CI=true RUST_BACKTRACE=1
+        r#"# The host's /tmp stays visible (the workspace may be there); scratch goes to /run's tmpfs.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/run/tmp TMPDIR=/run/tmp CI=true RUST_BACKTRACE=1
+mkdir -p /run/tmp
 mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
-cd /tmp
+cd /run/tmp
 echo "OSBH-VM kernel $(uname -r)"
 if grep -q lockdown= /proc/cmdline; then
-  out=$('{hook}' record -o /tmp/l.json -- /bin/true 2>&1)
+  out=$('{hook}' record -o /run/tmp/l.json -- /bin/true 2>&1)
   echo "OSBH-VM refusal $? $(printf '%s\n' "$out" | wc -l) $out"
 else
-  '{hook}' record -o /tmp/smoke.json -- /bin/true && grep -q '"execve"' /tmp/smoke.json
+  '{hook}' record -o /run/tmp/smoke.json -- /bin/true && grep -q '"execve"' /run/tmp/smoke.json
   echo "OSBH-VM smoke $?"
   for t in {tests}; do
     "$t" --test-threads=2 --color=never
