@@ -2,7 +2,7 @@
 //!
 //! The rule: a test that cannot run never reports `ok` alone. Under `CI=true` it FAILS, so a
 //! green CI run means every test really ran. Under `cargo xtask test` (which sets
-//! [`SKIP_LOG`]) it returns early and writes its reason to that file, and xtask counts it as
+//! `paths::SKIP_LOG_VAR`) it returns early and writes its reason to that file, and xtask counts it as
 //! skipped in its closing line and prints the reason. Run any other way, it fails with its
 //! reason.
 
@@ -62,9 +62,6 @@ pub fn privileged_with(test: &str, tools: &[&str]) -> bool {
     gate(test, missing)
 }
 
-/// The file `cargo xtask test` reads skipped tests from: one `TEST: REASON` line each.
-pub const SKIP_LOG: &str = "OSBH_SKIP_LOG";
-
 /// True when the test may run; else, by the rule above, fails it or logs it as skipped.
 pub fn gate(test: &str, missing: Option<String>) -> bool {
     let Some(reason) = missing else {
@@ -73,7 +70,7 @@ pub fn gate(test: &str, missing: Option<String>) -> bool {
     if in_ci() {
         panic!("{test} must run under CI=true, but {reason}");
     }
-    let Some(log) = std::env::var_os(SKIP_LOG) else {
+    let Some(log) = std::env::var_os(paths::SKIP_LOG_VAR) else {
         panic!("{test} cannot run: {reason} (`cargo xtask test` counts such a test as skipped)");
     };
     use std::io::Write;

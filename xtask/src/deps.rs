@@ -104,13 +104,7 @@ pub fn ensure_lean(needs: &[Need], purpose: &str) -> Result<()> {
 }
 
 fn ensure_with(needs: &[Need], purpose: &str, recommends: bool) -> Result<()> {
-    let mut packages: Vec<&str> = needs
-        .iter()
-        .filter(|n| !n.present())
-        .map(|n| n.package.as_str())
-        .collect();
-    packages.sort_unstable();
-    packages.dedup();
+    let packages = missing(needs);
     if packages.is_empty() {
         return Ok(());
     }
@@ -127,15 +121,23 @@ fn ensure_with(needs: &[Need], purpose: &str, recommends: bool) -> Result<()> {
             .args(&packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
-    let still: Vec<&str> = needs
-        .iter()
-        .filter(|n| !n.present())
-        .map(|n| n.package.as_str())
-        .collect();
+    let still = missing(needs);
     if !still.is_empty() {
         bail!("apt-get installed {list}, yet {} still missing: install it by hand, then run this again", still.join(" "));
     }
     Ok(())
+}
+
+/// The packages of the `needs` that are not present, each once.
+fn missing(needs: &[Need]) -> Vec<&str> {
+    let mut packages: Vec<&str> = needs
+        .iter()
+        .filter(|n| !n.present())
+        .map(|n| n.package.as_str())
+        .collect();
+    packages.sort_unstable();
+    packages.dedup();
+    packages
 }
 
 pub fn is_root() -> bool {

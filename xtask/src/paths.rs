@@ -1,6 +1,8 @@
 //! Where the workspace's build output is, written once for the three that need it: xtask,
 //! `hook`'s build script and the tests include this file with `#[path]` (a build script can
 //! depend on no workspace crate). Keep it std-only.
+//!
+//! Also the one contract between `cargo xtask test` and the tests: where skips are counted.
 
 use std::path::{Path, PathBuf};
 
@@ -38,4 +40,13 @@ pub fn ebpf_sources(workspace_root: &Path) -> Vec<PathBuf> {
 /// other bytes, so another hash): `cargo xtask test` builds it for the version-skew test.
 pub fn skewed_binary(target_dir: &Path) -> PathBuf {
     target_dir.join("skew").join("oci-seccomp-bpf-hook")
+}
+
+/// The variable naming the file a test that cannot run writes `TEST: REASON` to (set by
+/// `cargo xtask test`, which counts those lines as skipped).
+pub const SKIP_LOG_VAR: &str = "OSBH_SKIP_LOG";
+
+/// The skip log `cargo xtask test` uses.
+pub fn skip_log(target_dir: &Path) -> PathBuf {
+    target_dir.join("test-skips.txt")
 }

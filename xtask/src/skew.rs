@@ -22,9 +22,8 @@ pub fn build(build_args: &[&str]) -> Result<()> {
     bytes.extend_from_slice(b"\0osbh version-skew test\0\0");
     std::fs::write(&skewed_object, bytes)?;
 
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     util::run(
-        std::process::Command::new(cargo)
+        util::cargo_command()
             .args(build_args)
             .env("OSBH_EBPF_OBJECT", &skewed_object),
     )?;

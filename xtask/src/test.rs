@@ -5,15 +5,12 @@
 use std::{
     io::{BufRead, BufReader, Write},
     path::Path,
-    process::{Command, Stdio},
+    process::Stdio,
 };
 
 use anyhow::{bail, Context, Result};
 
 use crate::{deps, ebpf, skew, util, vm};
-
-/// Where a skipped test writes `TEST: REASON` (the tests' `e2e::SKIP_LOG` names the variable).
-const SKIP_LOG_VAR: &str = "OSBH_SKIP_LOG";
 
 #[derive(Default)]
 pub struct Tally {
@@ -69,7 +66,7 @@ pub fn run(options: &Options) -> Result<()> {
         "--features",
         "bench",
     ])?;
-    let skip_log = util::target_dir().join("test-skips.txt");
+    let skip_log = crate::paths::skip_log(&util::target_dir());
     let _ = std::fs::remove_file(&skip_log);
     let mut tally = Tally::default();
     let cargo_ok = cargo_test(&options.cargo_args, &skip_log, &mut tally)?;
@@ -87,11 +84,10 @@ pub fn run(options: &Options) -> Result<()> {
 
 /// `cargo test --no-fail-fast ARGS`, echoing its output and counting its result lines.
 fn cargo_test(args: &[String], skip_log: &Path, tally: &mut Tally) -> Result<bool> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = util::cargo_command();
     cmd.args(["test", "--no-fail-fast"])
         .args(args)
-        .env(SKIP_LOG_VAR, skip_log)
+        .env(crate::paths::SKIP_LOG_VAR, skip_log)
         .current_dir(util::workspace_root())
         .stdout(Stdio::piped());
     eprintln!("+ {cmd:?}");

@@ -36,8 +36,12 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// Runs the same cargo that runs us (stable) with `args`.
 pub fn cargo(args: &[&str]) -> Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    run(Command::new(cargo).args(args))
+    run(cargo_command().args(args))
+}
+
+/// A command for the same cargo that runs us (stable).
+pub fn cargo_command() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 /// True when `program args...` runs and exits 0 (output discarded).

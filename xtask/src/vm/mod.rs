@@ -117,7 +117,7 @@ poweroff -f
 
 /// Paths of the `TESTS` binaries, built if needed (`cargo test --no-run`).
 fn test_binaries() -> Result<Vec<PathBuf>> {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut cmd = util::cargo_command();
     cmd.args(["test", "--no-run", "--message-format=json", "-p", "hook"]);
     for test in TESTS {
         cmd.args(["--test", test]);
