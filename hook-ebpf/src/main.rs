@@ -2,7 +2,7 @@
 //! container's slot (`contract::MAP_TRACED`).
 //!
 //! One set of programs serves every traced container: each tracer registers its container in
-//! the shared maps and releases it (see the userspace `slot` module). One program runs on each
+//! the shared maps and releases it (see the userspace `ebpf::slot` module). One program runs on each
 //! `sys_enter`, for every task on the host, so the per-syscall path is kept to a memoised
 //! membership check, a bounds check and (the first time only) one byte store; non-members also
 //! compare the number with four markers. Nothing is sent to userspace per syscall: each tracer
@@ -26,7 +26,7 @@ use aya_ebpf::{
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
 use aya_log_ebpf::warn;
-use hook_ebpf::contract::{
+use hook_common::{
     ContainerSlot, Seen, Verdict, ABI_COMPAT, ABI_COUNT, ABI_NATIVE, ABI_PROBE_MASK,
     ABI_PROBE_MODE, ABI_PROBE_OFFSET, ABI_PROBE_SLOTS, ABI_PROBE_X32, ABI_X32, CONTAINER_SLOTS,
     MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, NODE_EPOCH,
@@ -85,7 +85,9 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
     let regs: *const u8 = ctx.arg(0);
     // Only read when a marker syscall asks, i.e. a few times per container.
     let arg = |i: usize| {
+        // SAFETY: a volatile read of our own static, in bounds (the index is checked).
         let offset = unsafe { core::ptr::read_volatile(&PT_REGS_ARGS[i]) } as usize;
+        // SAFETY: the helper checks the address itself and fails rather than faults.
         unsafe { bpf_probe_read_kernel(regs.wrapping_add(offset) as *const u64) }.unwrap_or(0)
     };
     // The task's saved user registers sit at the top of its kernel stack: a free identity.
@@ -98,9 +100,11 @@ pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
     // bytes, followed by `id` and `unsigned long args[6]`. Direct context loads are cheaper
     // than the probe-read helper behind `read_at`.
     let record_base = ctx.as_ptr() as *const u64;
+    // SAFETY: `id` is the record's second u64; the verifier bounds every context load.
     let nr = unsafe { *(record_base as *const i64).add(1) };
     // No registers pointer here; the task_struct address costs a helper, still cheaper.
-    let task = unsafe { bpf_get_current_task() };
+    let task = current_task();
+    // SAFETY: `args[i]`, i <= 2, lies inside the record (six arguments follow `id`).
     on_syscall(&ctx, task, nr, |i| unsafe { *record_base.add(2 + i) })
 }
 
@@ -136,7 +140,7 @@ pub fn empty_tp(_ctx: TracePointContext) -> i32 {
 /// they are created in. Runs in the parent: TP_PROTO(parent, child).
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn task_fork(ctx: RawTracePointContext) -> i32 {
-    if let Some(slot) = uncached_membership(unsafe { bpf_get_current_task() }) {
+    if let Some(slot) = uncached_membership(current_task()) {
         let child: u64 = ctx.arg(1);
         if TRACED.insert(child, slot, 0).is_err() {
             count_lost(slot);
@@ -149,7 +153,7 @@ pub fn task_fork(ctx: RawTracePointContext) -> i32 {
 /// epoch: an exit is what lets another task reuse an identity (see `contract::Verdict`).
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn task_exit(_ctx: RawTracePointContext) -> i32 {
-    let task = unsafe { bpf_get_current_task() };
+    let task = current_task();
     let _ = TRACED.remove(task);
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
@@ -161,12 +165,21 @@ pub fn task_exit(_ctx: RawTracePointContext) -> i32 {
     0
 }
 
+/// The current task's `task_struct` address, as a number: an identity, never dereferenced
+/// but through a helper that checks it.
+#[inline(always)]
+fn current_task() -> u64 {
+    // SAFETY: the helper takes no argument and cannot fail.
+    unsafe { bpf_get_current_task() }
+}
+
 #[inline(always)]
 fn bump_epoch() {
     if let Some(epoch) = NODE.get_ptr_mut(NODE_EPOCH) {
         // An atomic add: two exits on two CPUs must both move the count.
         // `AtomicU64::fetch_add` is not offered on this target; the intrinsic with its result
         // unused compiles to BPF's plain atomic add.
+        // SAFETY: `epoch` points at a live, aligned u64 map value (the lookup succeeded).
         unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(epoch, 1) };
     }
 }
@@ -207,14 +220,19 @@ fn is_compat(task: u64) -> bool {
     let mode = abi_probe(ABI_PROBE_MODE);
     let word = if mode == PROBE_BTF_X86_64 {
         // thread_info.status (u32) at offset 16 of task_struct.
+        // SAFETY: a trusted BTF pointer to the current task, never null.
         let current = unsafe { bpf_get_current_task_btf() } as *const u8;
+        // SAFETY: the verifier checks the constant offset against task_struct's BTF.
         u64::from(unsafe { core::ptr::read_volatile(current.wrapping_add(16) as *const u32) })
     } else if mode == PROBE_BTF_AARCH64 {
         // The low half of thread_info.flags at offset 0 (TIF_32BIT is bit 22).
+        // SAFETY: as above.
         let current = unsafe { bpf_get_current_task_btf() } as *const u8;
+        // SAFETY: offset 0 of the task, checked against its BTF by the verifier.
         u64::from(unsafe { core::ptr::read_volatile(current as *const u32) })
     } else {
         let at = task.wrapping_add(abi_probe(ABI_PROBE_OFFSET)) as *const u64;
+        // SAFETY: the helper checks the address itself and fails rather than faults.
         unsafe { bpf_probe_read_kernel(at) }.unwrap_or(0)
     };
     word & mask != 0
@@ -223,12 +241,14 @@ fn is_compat(task: u64) -> bool {
 /// `MARKERS[i]`, as the loader wrote it.
 #[inline(always)]
 fn marker(i: usize) -> u64 {
+    // SAFETY: a volatile read of our own static, in bounds (the index is checked).
     unsafe { core::ptr::read_volatile(&MARKERS[i]) }
 }
 
 /// `ABI_PROBE[i]`, as the loader wrote it.
 #[inline(always)]
 fn abi_probe(i: usize) -> u64 {
+    // SAFETY: a volatile read of our own static, in bounds (the index is checked).
     unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) }
 }
 
@@ -263,15 +283,20 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> Option<u32> {
     let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
     let (slot, by_init) = candidate(tgid)?;
     let container = CONTAINERS.get_ptr_mut(slot)?;
+    // SAFETY: `container` points at a live map value (the lookup succeeded); a racing
+    // registration at worst gives a stale word, never an invalid read.
     let openers = unsafe { (*container).openers };
     let opens = (filter && openers & OPEN_AT_FILTER != 0) || (execs && openers & OPEN_AT_EXEC != 0);
     // Runtimes are native programs; a compat call with a marker's number is something else.
     if !opens || is_compat(task) {
         return None;
     }
+    // SAFETY: a live map value, as above.
+    let open = unsafe { (*container).window } == WINDOW_OPEN;
     if by_init {
+        // SAFETY: a live map value, as above; an aligned u64 store cannot tear.
         unsafe { (*container).window = WINDOW_OPEN };
-    } else if unsafe { (*container).window } != WINDOW_OPEN {
+    } else if !open {
         // A process started in the container's cgroup before the container runs is a
         // runtime hook, not the container.
         return None;
@@ -291,10 +316,13 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> Option<u32> {
 /// the one whose cgroup it runs in (false).
 #[inline(always)]
 fn candidate(tgid: u32) -> Option<(u32, bool)> {
+    // SAFETY: the value is copied at once, before a concurrent delete could free it.
     if let Some(slot) = unsafe { INITS.get(tgid) } {
         return Some((*slot, true));
     }
+    // SAFETY: the helper takes no argument and cannot fail.
     let cgroup = unsafe { bpf_get_current_cgroup_id() };
+    // SAFETY: as for INITS, the value is copied at once.
     unsafe { CGROUPS.get(cgroup) }.map(|slot| (*slot, false))
 }
 
@@ -303,6 +331,7 @@ fn candidate(tgid: u32) -> Option<(u32, bool)> {
 fn join_group(tgid: u32, slot: u32) {
     let _ = TRACED_GROUPS.insert(tgid, slot, 0);
     if let Some(groups) = NODE.get_ptr_mut(NODE_GROUPS) {
+        // SAFETY: a live, aligned u64 map value; a plain store of 1 cannot tear.
         unsafe { *groups = 1 };
     }
     // Other threads' memos said "not a member".
@@ -314,20 +343,23 @@ fn join_group(tgid: u32, slot: u32) {
 #[inline(always)]
 fn membership(identity: u64) -> (Option<u32>, u64) {
     let Some(epoch) = NODE.get_ptr(NODE_EPOCH) else {
-        let task = unsafe { bpf_get_current_task() };
+        let task = current_task();
         return (uncached_membership(task), task);
     };
     // Read before checking: a change during the check makes the memo stale at once.
+    // SAFETY: a live, aligned u64 map value (the lookup succeeded).
     let epoch = unsafe { core::ptr::read_volatile(epoch) };
     let Some(memo) = VERDICT.get_ptr_mut(0) else {
-        let task = unsafe { bpf_get_current_task() };
+        let task = current_task();
         return (uncached_membership(task), task);
     };
+    // SAFETY: this CPU's own value; programs on sys_enter run with preemption disabled, so
+    // nothing else holds a reference to it while this one lives.
     let memo = unsafe { &mut *memo };
     if memo.task == identity && memo.epoch == epoch {
         return (memo.slot.checked_sub(1).map(|s| s as u32), memo.current);
     }
-    let task = unsafe { bpf_get_current_task() };
+    let task = current_task();
     let slot = uncached_membership(task);
     memo.task = identity;
     memo.slot = slot.map_or(0, |s| u64::from(s) + 1);
@@ -339,6 +371,7 @@ fn membership(identity: u64) -> (Option<u32>, u64) {
 /// The answer the memo keeps: the slot of `task`'s container, or of its whole process.
 #[inline(always)]
 fn uncached_membership(task: u64) -> Option<u32> {
+    // SAFETY: the value is copied at once, before a concurrent delete could free it.
     if let Some(slot) = unsafe { TRACED.get(task) } {
         return Some(*slot);
     }
@@ -348,6 +381,7 @@ fn uncached_membership(task: u64) -> Option<u32> {
         return None;
     }
     let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    // SAFETY: the value is copied at once, before a concurrent delete could free it.
     unsafe { TRACED_GROUPS.get(tgid) }.copied()
 }
 
@@ -356,6 +390,8 @@ fn mark(index: u32, slot: usize) {
     let Some(seen) = SEEN.get_ptr_mut(index) else {
         return;
     };
+    // SAFETY: a live map value (the lookup succeeded), and the index is bounds-checked; the
+    // reference lives for one byte's compare and store, which another CPU can only repeat.
     let byte = unsafe { &mut (*seen).slots[slot] };
     // Store only once: afterwards every CPU just reads the byte and the line stays shared.
     if *byte == 0 {
@@ -368,6 +404,7 @@ fn count_out_of_range<C: EbpfContext>(ctx: &C, slot: u32, nr: u64) {
     let Some(count) = OUT_OF_RANGE.get_ptr_mut(slot) else {
         return;
     };
+    // SAFETY: this CPU's own value of a per-CPU map, and preemption is disabled.
     unsafe {
         *count += 1;
         // The first one per container on each CPU is logged; the rest are only counted.
@@ -382,6 +419,7 @@ fn count_out_of_range<C: EbpfContext>(ctx: &C, slot: u32, nr: u64) {
 #[inline(always)]
 fn count_lost(slot: u32) {
     if let Some(count) = LOST.get_ptr_mut(slot) {
+        // SAFETY: this CPU's own value of a per-CPU map, and preemption is disabled.
         unsafe { *count += 1 };
     }
 }

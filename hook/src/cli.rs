@@ -2,7 +2,7 @@
 
 use std::{ffi::OsString, path::PathBuf, time::Duration};
 
-use crate::{profile::DEFAULT_ERRNO, recorder::AttachPoint};
+use crate::{ebpf::programs::AttachPoint, profile::DEFAULT_ERRNO};
 use clap::{Args, Parser, Subcommand};
 use log::LevelFilter;
 
@@ -179,7 +179,7 @@ pub struct MergeArgs {
 
     /// When one input allows a syscall that another blocks outright: keep the allow or the block
     #[arg(long, value_enum)]
-    pub prefer: Option<crate::merge::Prefer>,
+    pub prefer: Option<crate::tools::merge::Prefer>,
 
     #[command(flatten)]
     pub format: FormatArgs,

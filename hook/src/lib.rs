@@ -1,46 +1,32 @@
 //! oci-seccomp-bpf-hook: record the system calls of a container (or any command) with eBPF and
 //! turn them into a seccomp profile.
 //!
-//! The data flows through one module per step. The short-lived hook ([`oci_hook`], `-s`):
-//! OCI state in → [`annotation`] parsed → [`baseline`] and [`output`] checked (limits from
-//! [`allowed`]) → [`detach`] forks the tracer. The long-lived [`tracer`]: [`container`] says what the
-//! container is → [`recorder`] registers it with the node's shared programs ([`registry`]
-//! finds them, [`programs`] joins them by ID through [`bpf_objects`] or has [`loader`] load
-//! them, [`slot`] writes the container into their maps) and reads the set → [`watch`] waits for the exit → [`syscall_table`] names the numbers → [`profile`] merges
-//! with the baseline → [`output`] writes the file → [`outcome`] tells poststop. `record` runs a
-//! command through [`launch`] instead of a runtime; [`status`] lists the node's traced
-//! containers. Shared: [`fork`], [`errors`], [`logging`].
+//! One folder per part of the data path, each importing only the folders below it:
+//!
+//! | folder | holds | lives in |
+//! |---|---|---|
+//! | [`oci`] | OCI state in → annotation parsed → baseline and output checked → tracer forked; poststop reads the outcome | the short-lived hook (`-s`), before the container starts |
+//! | [`tracer`] | attach → wait for the init's exit → profile written → outcome told | the long-lived tracer the hook forks |
+//! | [`record`] | a command started held before `execve`, recorded like a container | `record` |
+//! | [`tools`] | diff, merge, convert (SeccompProfile resources), snapshot, status | the commands that work on finished (or running) recordings |
+//! | [`ebpf`] | the embedded object loaded or joined by ID, a container's slot in the shared maps, the set read back | every life that records |
+//! | [`node`] | the node's files in `/run`: the registry of shared programs, slot labels, outcome files | every life |
+//! | [`profile`] | syscall names per architecture, the recipe, the profile merged with its baseline, validated, read and written | every life |
+//! | [`sys`] | fork, detach, pidfd watch, logging, one-line errors | every life |
+//!
+//! [`contract`] is the kernel/userspace contract, the same crate the eBPF program compiles;
+//! [`cli`] is the command line (here so the man page is generated from it).
 
-/// The kernel/userspace contract, compiled from the eBPF crate's own file: written once.
-#[path = "../../hook-ebpf/src/contract.rs"]
-pub mod contract;
+/// The kernel/userspace contract: names, sizes and map value types, shared with the eBPF
+/// crate (written once, in `hook-ebpf/common`).
+pub use hook_common as contract;
 
-pub mod allowed;
-pub mod annotation;
-pub mod baseline;
-pub mod bpf_objects;
 pub mod cli;
-pub mod compare;
-pub mod container;
-pub mod detach;
-pub mod errors;
-pub mod fork;
-pub mod launch;
-pub mod loader;
-pub mod lockdown;
-pub mod logging;
-pub mod merge;
-pub mod oci_hook;
-pub mod outcome;
-pub mod output;
+pub mod ebpf;
+pub mod node;
+pub mod oci;
 pub mod profile;
-pub mod programs;
-pub mod recorder;
-pub mod registry;
-pub mod slot;
-pub mod snapshot;
-pub mod spo;
-pub mod status;
-pub mod syscall_table;
+pub mod record;
+pub mod sys;
+pub mod tools;
 pub mod tracer;
-pub mod watch;

@@ -4,7 +4,7 @@
 mod cmd;
 
 use clap::CommandFactory;
-use hook::{cli, logging, oci_hook};
+use hook::{cli, oci, sys::logging};
 
 /// Exit status when the tool itself failed (bad usage, no privileges, no BPF, I/O).
 const EXIT_FAILURE: i32 = 2;
@@ -19,7 +19,7 @@ fn main() {
         Some(cli::Command::Diff(args)) => cmd::profiles::diff(&args),
         Some(cli::Command::Merge(args)) => cmd::profiles::merge(&args),
         Some(cli::Command::Convert(args)) => cmd::profiles::convert(&args),
-        None if cli.start => cmd::oci::run(oci_hook::Options {
+        None if cli.start => cmd::oci::run(oci::Options {
             timeout: cli.timeout,
             errno: cli.errno,
             log_level: cli.log_level,

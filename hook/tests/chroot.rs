@@ -22,8 +22,7 @@ fn child_named(pid: u32, name: &str) -> Option<u32> {
 
 #[test]
 fn record_in_a_chroot_stays_in_it() {
-    let test = "record_in_a_chroot_stays_in_it";
-    if !e2e::privileged_with(test, &["unshare", "chroot", "mount", "sleep"]) {
+    if !e2e::privileged_with(&["unshare", "chroot", "mount", "sleep"]) {
         return;
     }
     let dir = tempfile::tempdir().expect("scratch directory");

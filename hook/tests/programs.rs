@@ -3,14 +3,18 @@
 //! fail instead of skipping when they cannot run).
 
 use hook::{
-    programs::{AttachPoint, AttachTimings, Programs},
-    registry::LinkRecord,
+    ebpf::{
+        programs::{AttachPoint, Programs},
+        timings::AttachTimings,
+    },
+    node::registry::LinkRecord,
 };
 
-fn loaded(test: &str) -> Option<(tokio::runtime::Runtime, Programs)> {
-    if !e2e::privileged(test) {
-        return None;
-    }
+fn loaded() -> Option<(tokio::runtime::Runtime, Programs)> {
+    e2e::ready(&[], load)
+}
+
+fn load() -> (tokio::runtime::Runtime, Programs) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -20,13 +24,12 @@ fn loaded(test: &str) -> Option<(tokio::runtime::Runtime, Programs)> {
         let mut timings = AttachTimings::default();
         Programs::load(AttachPoint::RawTracepoint, &mut timings).expect("programs load")
     };
-    Some((runtime, programs))
+    (runtime, programs)
 }
 
 #[test]
 fn ids_are_trusted_only_while_they_name_our_programs() {
-    let Some((_runtime, programs)) = loaded("ids_are_trusted_only_while_they_name_our_programs")
-    else {
+    let Some((_runtime, programs)) = loaded() else {
         return;
     };
     let records = programs.records().to_vec();

@@ -11,7 +11,7 @@ use std::{
     sync::Barrier,
 };
 
-use hook::syscall_table::Arch;
+use hook::profile::arch::Arch;
 
 const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp-bpf-hook");
 
@@ -51,7 +51,7 @@ fn assert_success(out: &Output) {
 
 #[test]
 fn mkdir_is_recorded() {
-    if !e2e::privileged("mkdir_is_recorded") {
+    if !e2e::privileged() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -76,7 +76,7 @@ fn mkdir_is_recorded() {
 /// command never makes; none of them may show up in its profile.
 #[test]
 fn processes_outside_the_namespace_are_not_recorded() {
-    if !e2e::privileged("processes_outside_the_namespace_are_not_recorded") {
+    if !e2e::privileged() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -254,7 +254,7 @@ fn storm_worker() {
 
 #[test]
 fn syscall_storm_loses_nothing() {
-    if !e2e::privileged("syscall_storm_loses_nothing") {
+    if !e2e::privileged() {
         return;
     }
     let expected: Vec<&str> = HARMLESS
@@ -289,7 +289,7 @@ fn syscall_storm_loses_nothing() {
 
 #[test]
 fn exit_status_is_the_commands() {
-    if !e2e::privileged("exit_status_is_the_commands") {
+    if !e2e::privileged() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -308,7 +308,7 @@ fn exit_status_is_the_commands() {
 
 #[test]
 fn profile_goes_to_stdout_without_output_flag() {
-    if !e2e::privileged("profile_goes_to_stdout_without_output_flag") {
+    if !e2e::privileged() {
         return;
     }
     let out = Command::new(BIN)
@@ -321,7 +321,7 @@ fn profile_goes_to_stdout_without_output_flag() {
 
 #[test]
 fn without_privileges_one_sentence_and_exit_2() {
-    if !e2e::privileged("without_privileges_one_sentence_and_exit_2") {
+    if !e2e::privileged() {
         return;
     }
     // Drop to nobody: no CAP_SYS_ADMIN for the namespace, no CAP_BPF for the program.
@@ -355,7 +355,7 @@ fn help_explains_record_with_an_example() {
 /// The classic tracepoint records the same; without tracefs it says how to mount it.
 #[test]
 fn tracepoint_attach_works_or_explains_tracefs() {
-    if !e2e::privileged("tracepoint_attach_works_or_explains_tracefs") {
+    if !e2e::privileged() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

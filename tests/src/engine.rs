@@ -47,7 +47,9 @@ pub enum Runtime {
 const CGROUP2_ONLY: &str = "mount --make-rprivate / && umount -l /sys/fs/cgroup && \
     mount -t cgroup2 none /sys/fs/cgroup && exec \"$0\" \"$@\"";
 
-/// podman 4 with a private configuration, storage and hooks directory (see HOST-NOTES).
+/// podman 4 with a private configuration (default rlimits that a host without
+/// CAP_SYS_RESOURCE can set, and the runtime to use), storage and hooks directory: nothing of
+/// the host's podman setup is read or changed.
 pub struct Podman {
     dir: TempDir,
     rootfs: PathBuf,
@@ -64,6 +66,13 @@ impl Podman {
         Self::with_runtime(Runtime::Crun, &[])
     }
 
+    /// Like `new`, with `/bin/callnr` installed (see [`crate::install_syscall_helper`]).
+    pub fn with_callnr() -> Self {
+        let podman = Self::new();
+        crate::install_syscall_helper(podman.rootfs());
+        podman
+    }
+
     /// Like `new`, with `extra` appended to the hook's arguments in the hooks.d JSON.
     pub fn with_hook_args(extra: &[&str]) -> Self {
         Self::with_runtime(Runtime::Runc, extra)
@@ -76,7 +85,8 @@ impl Podman {
             Runtime::Runc => "runc",
             Runtime::Crun => "crun",
         };
-        // Default rlimits above the hard limit fail here.
+        // podman's default nofile limit is above the hard limit a host without
+        // CAP_SYS_RESOURCE may raise to.
         std::fs::write(
             dir.path().join("containers.conf"),
             format!(

@@ -32,14 +32,13 @@ const INT80: &str = "#include <stdio.h>\n\
       printf(\"%ld\\n\", r);\n\
       return r > 0 ? 0 : 1;\n}\n";
 
-fn podman(test: &str) -> Option<Podman> {
-    if !e2e::privileged_with(test, TOOLS) {
-        return None;
-    }
-    let p = Podman::new();
-    e2e::install_static_helper_with(p.rootfs(), "m32", M32, &["-m32"]);
-    e2e::install_static_helper(p.rootfs(), "int80", INT80);
-    Some(p)
+fn podman() -> Option<Podman> {
+    e2e::ready(TOOLS, || {
+        let p = Podman::new();
+        e2e::install_static_helper_with(p.rootfs(), "m32", M32, &["-m32"]);
+        e2e::install_static_helper(p.rootfs(), "int80", INT80);
+        p
+    })
 }
 
 /// The same profile with only the native architecture listed.
@@ -64,7 +63,7 @@ fn assert_i386_listed(profile: &Path) -> Vec<String> {
 
 #[test]
 fn a_32_bit_program_gets_i386_names_and_runs_under_its_profile() {
-    let Some(p) = podman("a_32_bit_program_gets_i386_names_and_runs_under_its_profile") else {
+    let Some(p) = podman() else {
         return;
     };
     let profile = scenarios::trace(&p, "m32.json", None, &["/bin/m32"]);
@@ -87,7 +86,7 @@ fn a_32_bit_program_gets_i386_names_and_runs_under_its_profile() {
 
 #[test]
 fn int_0x80_from_a_64_bit_program_is_recorded_as_i386() {
-    let Some(p) = podman("int_0x80_from_a_64_bit_program_is_recorded_as_i386") else {
+    let Some(p) = podman() else {
         return;
     };
     let profile = scenarios::trace(&p, "int80.json", None, &["/bin/int80"]);
@@ -112,7 +111,7 @@ fn int_0x80_from_a_64_bit_program_is_recorded_as_i386() {
 /// `record`, no container: the same i386 names for the 32-bit program.
 #[test]
 fn record_of_a_32_bit_program_lists_i386() {
-    let Some(p) = podman("record_of_a_32_bit_program_lists_i386") else {
+    let Some(p) = podman() else {
         return;
     };
     let profile = p.scratch_path("record-m32.json");

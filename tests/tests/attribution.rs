@@ -4,10 +4,7 @@
 //! `e2e::install_syscall_helper`), which prints `NR RESULT ERRNO`.
 
 use e2e::child::Finish;
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use e2e::{
     assert_success,
@@ -18,17 +15,8 @@ use serde_json::json;
 
 const TOOLS: &[&str] = &["podman", "runc", "busybox", "gcc"];
 
-fn podman(test: &str) -> Option<Podman> {
-    if !e2e::privileged_with(test, TOOLS) {
-        return None;
-    }
-    let p = Podman::new();
-    e2e::install_syscall_helper(p.rootfs());
-    Some(p)
-}
-
-fn names_of(profile: &Path) -> Vec<String> {
-    e2e::allowed_names(profile).1
+fn podman() -> Option<Podman> {
+    e2e::ready(TOOLS, Podman::with_callnr)
 }
 
 /// A loop of syscall `name` in a detached container `id`, removed on drop.
@@ -62,7 +50,7 @@ impl Drop for Neighbour<'_> {
 /// do). A's loop must not reach B's profile, and B runs under its own.
 #[test]
 fn a_neighbour_in_a_shared_pid_namespace_is_not_recorded() {
-    let Some(p) = podman("a_neighbour_in_a_shared_pid_namespace_is_not_recorded") else {
+    let Some(p) = podman() else {
         return;
     };
     let a = Neighbour::start(&p, &[], "getcpu");
@@ -73,7 +61,7 @@ fn a_neighbour_in_a_shared_pid_namespace_is_not_recorded() {
         "tracing B",
         &p.trace_with(&[&shared], &annotation, &["sleep", "1"]),
     );
-    let names = names_of(&profile);
+    let names = e2e::names(&profile);
     assert!(
         !names.iter().any(|n| n == "getcpu"),
         "A's loop in B: {names:?}"
@@ -95,7 +83,7 @@ fn a_neighbour_in_a_shared_pid_namespace_is_not_recorded() {
 /// `shareProcessNamespace: true`): a neighbour's loop is not in the traced container's profile.
 #[test]
 fn a_neighbour_in_a_pod_sharing_pids_is_not_recorded() {
-    let Some(p) = podman("a_neighbour_in_a_pod_sharing_pids_is_not_recorded") else {
+    let Some(p) = podman() else {
         return;
     };
     // The pod's infra container needs an image: the busybox root, imported.
@@ -137,7 +125,7 @@ fn a_neighbour_in_a_pod_sharing_pids_is_not_recorded() {
         p.trace_with(&[&in_pod], &annotation, &["sleep", "1"])
     };
     assert_success("tracing in the pod", &traced);
-    let names = names_of(&profile);
+    let names = e2e::names(&profile);
     assert!(
         !names.iter().any(|n| n == "getcpu"),
         "the neighbour's loop: {names:?}"
@@ -151,7 +139,7 @@ fn a_neighbour_in_a_pod_sharing_pids_is_not_recorded() {
 /// `--pid=host`: recorded like any container, and only the container.
 #[test]
 fn a_host_pid_container_records_only_itself() {
-    let Some(p) = podman("a_host_pid_container_records_only_itself") else {
+    let Some(p) = podman() else {
         return;
     };
     let callnr = p.rootfs().join("bin/callnr");
@@ -172,7 +160,7 @@ fn a_host_pid_container_records_only_itself() {
         out
     });
     assert_success("tracing with --pid=host", &out);
-    let names = names_of(&profile);
+    let names = e2e::names(&profile);
     assert!(
         names.iter().any(|n| n == "msync"),
         "its own call is missing: {names:?}"
@@ -195,7 +183,7 @@ fn a_host_pid_container_records_only_itself() {
 /// under the enforced profile (an exec probe killed by its profile restarts the pod).
 #[test]
 fn podman_exec_is_recorded_and_runs_under_the_profile() {
-    let Some(p) = podman("podman_exec_is_recorded_and_runs_under_the_profile") else {
+    let Some(p) = podman() else {
         return;
     };
     let nr = e2e::syscall_number("getcpu").to_string();
@@ -217,7 +205,7 @@ fn podman_exec_is_recorded_and_runs_under_the_profile() {
     });
     assert_success("the traced container", &traced);
     assert_success("podman exec", &exec);
-    let names = names_of(&profile);
+    let names = e2e::names(&profile);
     assert!(
         names.iter().any(|n| n == "getcpu"),
         "the exec was not recorded: {names:?}"
@@ -248,7 +236,7 @@ fn podman_exec_is_recorded_and_runs_under_the_profile() {
 /// setups add one) is not the container: the profile is the same as without it.
 #[test]
 fn a_create_container_hook_is_not_recorded() {
-    let Some(p) = podman("a_create_container_hook_is_not_recorded") else {
+    let Some(p) = podman() else {
         return;
     };
     let without = scenarios::trace(&p, "without-hook.json", None, &["ls", "/"]);
@@ -262,7 +250,7 @@ fn a_create_container_hook_is_not_recorded() {
         }),
     );
     let with = scenarios::trace(&p, "with-hook.json", None, &["ls", "/"]);
-    let (without, with) = (names_of(&without), names_of(&with));
+    let (without, with) = (e2e::names(&without), e2e::names(&with));
     for setup in ["mount", "umount2", "pivot_root", "sethostname", "statfs"] {
         assert!(
             !with.iter().any(|n| n == setup),
@@ -276,14 +264,14 @@ fn a_create_container_hook_is_not_recorded() {
 /// ran under the filter; each still runs under enforcement.
 #[test]
 fn ten_recordings_of_the_same_command_are_identical() {
-    let Some(p) = podman("ten_recordings_of_the_same_command_are_identical") else {
+    let Some(p) = podman() else {
         return;
     };
     for cmd in [&["true"][..], &["ls", "/"][..]] {
         let profiles: Vec<_> = (0..10)
             .map(|i| scenarios::trace(&p, &format!("stable-{i}.json"), None, cmd))
             .collect();
-        let first = names_of(&profiles[0]);
+        let first = e2e::names(&profiles[0]);
         // Calls of runc's other threads, which never carry the filter (sched_yield, which
         // runc's init thread may make under it, is in the runtime floor).
         for runtime_only in ["epoll_pwait", "nanosleep", "tgkill"] {
@@ -293,7 +281,7 @@ fn ten_recordings_of_the_same_command_are_identical() {
             );
         }
         for profile in &profiles[1..] {
-            assert_eq!(names_of(profile), first, "{cmd:?}: {}", profile.display());
+            assert_eq!(e2e::names(profile), first, "{cmd:?}: {}", profile.display());
         }
         assert_success("under its profile", &p.enforce(&profiles[9], cmd));
     }
@@ -304,7 +292,7 @@ fn ten_recordings_of_the_same_command_are_identical() {
 /// ignores a failed sleep; this helper reports it.)
 #[test]
 fn a_stopped_and_continued_sleep_runs_under_its_profile() {
-    let Some(p) = podman("a_stopped_and_continued_sleep_runs_under_its_profile") else {
+    let Some(p) = podman() else {
         return;
     };
     e2e::install_static_helper(
@@ -347,7 +335,7 @@ fn a_stopped_and_continued_sleep_runs_under_its_profile() {
 /// later nested PID namespace is still followed.
 #[test]
 fn many_children_then_a_nested_namespace_are_recorded() {
-    let Some(p) = podman("many_children_then_a_nested_namespace_are_recorded") else {
+    let Some(p) = podman() else {
         return;
     };
     let nr = e2e::syscall_number("getcpu");
@@ -367,7 +355,7 @@ fn many_children_then_a_nested_namespace_are_recorded() {
         ),
     );
     eprintln!("5000 children took {:?}", started.elapsed());
-    let names = names_of(&profile);
+    let names = e2e::names(&profile);
     assert!(
         names.iter().any(|n| n == "getcpu"),
         "the nested helper: {names:?}"

@@ -15,10 +15,7 @@ const EPERM: i32 = 1;
 /// though the traced run made the call.
 #[test]
 fn podmans_default_profile_extended_runs_and_still_denies() {
-    if !e2e::privileged_with(
-        "podmans_default_profile_extended_runs_and_still_denies",
-        &["podman", "runc", "busybox", "gcc", PODMAN_DEFAULT],
-    ) {
+    if !e2e::privileged_with(&["podman", "runc", "busybox", "gcc", PODMAN_DEFAULT]) {
         return;
     }
     let p = Podman::new();
@@ -60,10 +57,7 @@ fn podmans_default_profile_extended_runs_and_still_denies() {
 /// A 0600 profile in a directory the administrator lists is a legitimate baseline.
 #[test]
 fn a_private_profile_under_an_allowed_input_dir_is_extended() {
-    if !e2e::privileged_with(
-        "a_private_profile_under_an_allowed_input_dir_is_extended",
-        TOOLS,
-    ) {
+    if !e2e::privileged_with(TOOLS) {
         return;
     }
     let inputs = tempfile::tempdir().unwrap();

@@ -19,7 +19,7 @@ const FIGURES: [&str; 6] = [
 
 #[test]
 fn quick_bench_prints_every_figure() {
-    if !e2e::privileged("quick_bench_prints_every_figure") {
+    if !e2e::privileged() {
         return;
     }
     let bench = e2e::debug_artifact("examples/bench");

@@ -5,12 +5,8 @@ use e2e::engine::Podman;
 
 const TOOLS: &[&str] = &["podman", "crun", "busybox", "unshare"];
 
-fn crun(test: &str) -> Option<Podman> {
-    e2e::privileged_with(test, TOOLS).then(Podman::crun)
-}
-
 e2e::scenario_tests! {
-    crun:
+    TOOLS, Podman::crun:
     crun_trace_ls => trace_ls,
     crun_enforce => enforce_ls,
     crun_extend => extend,

@@ -27,10 +27,7 @@ fn temp_files(dir: &std::path::Path) -> Vec<String> {
 /// returns within the poststop bound, and the next run writes normally with no temp file left.
 #[test]
 fn killed_tracer_leaves_the_previous_profile_and_the_next_run_works() {
-    if !e2e::privileged_with(
-        "killed_tracer_leaves_the_previous_profile_and_the_next_run_works",
-        TOOLS,
-    ) {
+    if !e2e::privileged_with(TOOLS) {
         return;
     }
     let p = Podman::new();
@@ -74,10 +71,7 @@ fn killed_tracer_leaves_the_previous_profile_and_the_next_run_works() {
 /// is killed before the workload: our tracer must notice and exit at once, writing nothing.
 #[test]
 fn container_killed_before_it_starts_ends_the_tracer_promptly() {
-    if !e2e::privileged_with(
-        "container_killed_before_it_starts_ends_the_tracer_promptly",
-        TOOLS,
-    ) {
+    if !e2e::privileged_with(TOOLS) {
         return;
     }
     let r = Runc::new();
@@ -109,10 +103,7 @@ fn container_killed_before_it_starts_ends_the_tracer_promptly() {
 /// container starts, with one line naming the missing privilege.
 #[test]
 fn hook_without_bpf_privileges_refuses_to_start_the_container() {
-    if !e2e::privileged_with(
-        "hook_without_bpf_privileges_refuses_to_start_the_container",
-        &["runc", "busybox", "capsh"],
-    ) {
+    if !e2e::privileged_with(&["runc", "busybox", "capsh"]) {
         return;
     }
     let r = Runc::new();
@@ -141,7 +132,7 @@ fn hook_without_bpf_privileges_refuses_to_start_the_container() {
 /// must return at once with an error that says so, and clean the file up.
 #[test]
 fn poststop_after_a_killed_tracer_reports_it() {
-    if !e2e::privileged("poststop_after_a_killed_tracer_reports_it") {
+    if !e2e::privileged() {
         return;
     }
     let id = e2e::unique_id("killed");
@@ -201,10 +192,7 @@ fn mount(args: &[&str], target: &Path) {
 /// and nothing is left in /run.
 #[test]
 fn poststop_reports_a_profile_that_could_not_be_written() {
-    if !e2e::privileged_with(
-        "poststop_reports_a_profile_that_could_not_be_written",
-        &["unshare", "mount"],
-    ) {
+    if !e2e::privileged_with(&["unshare", "mount"]) {
         return;
     }
     let syslog = SyslogCapture::start();
@@ -247,7 +235,7 @@ fn poststop_reports_a_profile_that_could_not_be_written() {
 /// the failure), the tracer's reason is in syslog, and the old profile is intact.
 #[test]
 fn podman_run_with_an_unwritable_profile_reports_it() {
-    if !e2e::privileged_with("podman_run_with_an_unwritable_profile_reports_it", TOOLS) {
+    if !e2e::privileged_with(TOOLS) {
         return;
     }
     let syslog = SyslogCapture::start();

@@ -42,12 +42,9 @@ fn signature(i: usize) -> [&'static str; 2] {
 
 #[test]
 fn fifty_containers_at_once_each_get_only_their_own_syscalls_and_leave_nothing() {
-    let name = "fifty_containers_at_once_each_get_only_their_own_syscalls_and_leave_nothing";
-    if !e2e::privileged_with(name, &["podman", "runc", "busybox", "gcc"]) {
+    let Some(p) = e2e::ready(&["podman", "runc", "busybox", "gcc"], Podman::with_callnr) else {
         return;
-    }
-    let p = Podman::new();
-    e2e::install_syscall_helper(p.rootfs());
+    };
     let profiles: Vec<_> = (0..CONTAINERS)
         .map(|i| p.scratch_path(&format!("c{i}.json")))
         .collect();

@@ -7,12 +7,12 @@ use e2e::{
 
 const TOOLS: &[&str] = &["podman", "runc", "busybox"];
 
-fn podman(test: &str) -> Option<Podman> {
-    e2e::privileged_with(test, TOOLS).then(Podman::new)
+fn podman() -> Option<Podman> {
+    e2e::ready(TOOLS, Podman::new)
 }
 
 e2e::scenario_tests! {
-    podman:
+    TOOLS, Podman::new:
     podman_trace_ls => trace_ls,
     podman_enforce => enforce_ls,
     podman_extend => extend,
@@ -27,7 +27,7 @@ e2e::scenario_tests! {
 /// and be there when podman returns. Without --rm too.
 #[test]
 fn podman_rm_and_keep_both_write_the_profile() {
-    let Some(p) = podman("podman_rm_and_keep_both_write_the_profile") else {
+    let Some(p) = podman() else {
         return;
     };
     for (name, extra) in [("rm.json", Some("--rm")), ("kept.json", None)] {
@@ -49,7 +49,7 @@ fn podman_rm_and_keep_both_write_the_profile() {
 /// A tracer that cannot attach in time is killed and the container never starts.
 #[test]
 fn podman_attach_timeout_stops_the_container() {
-    if !e2e::privileged_with("podman_attach_timeout_stops_the_container", TOOLS) {
+    if !e2e::privileged_with(TOOLS) {
         return;
     }
     // Loading and verifying the program takes milliseconds; a microsecond cannot be met.
@@ -64,7 +64,7 @@ fn podman_attach_timeout_stops_the_container() {
 /// names a path elsewhere is refused before the container runs.
 #[test]
 fn podman_allowed_output_dir_bounds_the_profile_path() {
-    if !e2e::privileged_with("podman_allowed_output_dir_bounds_the_profile_path", TOOLS) {
+    if !e2e::privileged_with(TOOLS) {
         return;
     }
     let allowed = tempfile::tempdir().unwrap();
@@ -91,10 +91,7 @@ fn podman_allowed_output_dir_bounds_the_profile_path() {
 /// process's syscalls belong to the container's profile.
 #[test]
 fn podman_nested_pid_namespace_is_recorded() {
-    if !e2e::privileged_with(
-        "podman_nested_pid_namespace_is_recorded",
-        &["podman", "runc", "busybox", "gcc"],
-    ) {
+    if !e2e::privileged_with(&["podman", "runc", "busybox", "gcc"]) {
         return;
     }
     let p = Podman::new();

@@ -9,12 +9,8 @@ use e2e::{
 
 const TOOLS: &[&str] = &["runc", "busybox"];
 
-fn runc(test: &str) -> Option<Runc> {
-    e2e::privileged_with(test, TOOLS).then(Runc::new)
-}
-
 e2e::scenario_tests! {
-    runc:
+    TOOLS, Runc::new:
     runc_trace_ls => trace_ls,
     runc_enforce => enforce_ls,
     runc_extend => extend,
@@ -28,7 +24,7 @@ e2e::scenario_tests! {
 /// syscalls are all there, and none of runc's set-up.
 #[test]
 fn runc_without_filter_records_from_execve() {
-    if !e2e::privileged_with("runc_without_filter_records_from_execve", TOOLS) {
+    if !e2e::privileged_with(TOOLS) {
         return;
     }
     let r = Runc::without_filter();
@@ -46,7 +42,7 @@ fn runc_without_filter_records_from_execve() {
 /// with `+`, and one of 250 characters, are traced end to end (poststop included).
 #[test]
 fn runc_ids_with_plus_or_250_characters_are_traced() {
-    let Some(r) = runc("runc_ids_with_plus_or_250_characters_are_traced") else {
+    let Some(r) = e2e::ready(TOOLS, Runc::new) else {
         return;
     };
     let long = format!("osbh-{}-{}", std::process::id(), "x".repeat(250))[..250].to_owned();
@@ -69,15 +65,11 @@ fn runc_ids_with_plus_or_250_characters_are_traced() {
     }
 }
 
-fn names(profile: &std::path::Path) -> Vec<String> {
-    e2e::allowed_names(profile).1
-}
-
 /// A createContainer hook (run by runc in the container's namespaces before pivot_root) is not
 /// the container, and the same command gives the same profile every time.
 #[test]
 fn runc_hooks_are_not_recorded_and_recordings_are_stable() {
-    let Some(r) = runc("runc_hooks_are_not_recorded_and_recordings_are_stable") else {
+    let Some(r) = e2e::ready(TOOLS, Runc::new) else {
         return;
     };
     let plain = scenarios::recordings_are_stable(&r);
@@ -94,7 +86,7 @@ fn runc_hooks_are_not_recorded_and_recordings_are_stable() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let hooked = names(&profile);
+    let hooked = e2e::names(&profile);
     for setup in ["mount", "umount2", "pivot_root", "sethostname"] {
         assert!(
             !hooked.iter().any(|n| n == setup),
@@ -107,7 +99,7 @@ fn runc_hooks_are_not_recorded_and_recordings_are_stable() {
 /// `runc exec` into a traced container is recorded with it.
 #[test]
 fn runc_exec_is_recorded() {
-    if !e2e::privileged_with("runc_exec_is_recorded", &["runc", "busybox", "gcc"]) {
+    if !e2e::privileged_with(&["runc", "busybox", "gcc"]) {
         return;
     }
     let r = Runc::new();
@@ -137,7 +129,7 @@ fn runc_exec_is_recorded() {
         "{}",
         String::from_utf8_lossy(&exec.stderr)
     );
-    let names = names(&profile);
+    let names = e2e::names(&profile);
     assert!(
         names.iter().any(|n| n == "getcpu"),
         "runc exec not recorded: {names:?}"

@@ -16,23 +16,16 @@ use e2e::engine::{Engine, Podman};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn names(profile: &Path) -> Vec<String> {
-    e2e::allowed_names(profile).1
-}
-
 fn has(names: &[String], syscall: &str) -> bool {
     names.iter().any(|n| n == syscall)
 }
 
-/// A podman engine with `/bin/callnr`, and this binary's turn, when `test` can run here.
-fn podman_alone(test: &str) -> Option<(MutexGuard<'static, ()>, Podman)> {
-    if !e2e::privileged_with(test, &["podman", "runc", "busybox", "gcc"]) {
-        return None;
-    }
-    let alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let p = Podman::new();
-    e2e::install_syscall_helper(p.rootfs());
-    Some((alone, p))
+/// A podman engine with `/bin/callnr`, and this binary's turn, when the test can run here.
+fn podman_alone() -> Option<(MutexGuard<'static, ()>, Podman)> {
+    e2e::ready(&["podman", "runc", "busybox", "gcc"], || {
+        let alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        (alone, Podman::with_callnr())
+    })
 }
 
 fn kill(pid: i32) {
@@ -42,8 +35,7 @@ fn kill(pid: i32) {
 
 #[test]
 fn sigkilled_tracers_leave_nothing_attached_and_the_next_container_records() {
-    let test = "sigkilled_tracers_leave_nothing_attached_and_the_next_container_records";
-    let Some((_alone, p)) = podman_alone(test) else {
+    let Some((_alone, p)) = podman_alone() else {
         return;
     };
     let hook = e2e::hook_binary();
@@ -94,7 +86,7 @@ fn sigkilled_tracers_leave_nothing_attached_and_the_next_container_records() {
         &["/bin/callnr", &e2e::syscall_number("getcpu").to_string()],
     );
     e2e::assert_success("the container after the kill", &out);
-    let names = names(&profile);
+    let names = e2e::names(&profile);
     assert!(has(&names, "getcpu"), "getcpu missing: {names:?}");
     assert!(
         !has(&names, "nanosleep") && !has(&names, "clock_nanosleep"),
@@ -153,11 +145,10 @@ fn host_helpers(dir: &Path) -> PathBuf {
 
 #[test]
 fn two_builds_with_different_objects_trace_side_by_side() {
-    let test = "two_builds_with_different_objects_trace_side_by_side";
-    if !e2e::privileged_with(test, &["gcc"]) {
+    if !e2e::privileged_with(&["gcc"]) {
         return;
     }
-    let Some(skewed) = e2e::skewed_binary(test) else {
+    let Some(skewed) = e2e::skewed_binary() else {
         return;
     };
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -207,7 +198,7 @@ fn two_builds_with_different_objects_trace_side_by_side() {
     stop.create();
     wait_success("record with the main build", a);
     wait_success("record with the skewed build", b);
-    let (ours, theirs) = (names(&ours), names(&theirs));
+    let (ours, theirs) = (e2e::names(&ours), e2e::names(&theirs));
     for (names, own, foreign) in [
         (&ours, ["getcpu", "getsid"], ["sysinfo", "times"]),
         (&theirs, ["sysinfo", "times"], ["getcpu", "getsid"]),
@@ -230,8 +221,7 @@ const CHURN_SYSCALLS: [&str; 4] = ["getcpu", "sysinfo", "times", "getresuid"];
 
 #[test]
 fn containers_coming_and_going_never_change_anyone_elses_profile() {
-    let test = "containers_coming_and_going_never_change_anyone_elses_profile";
-    let Some((_alone, p)) = podman_alone(test) else {
+    let Some((_alone, p)) = podman_alone() else {
         return;
     };
     let dir = tempfile::tempdir().expect("scratch directory");
@@ -245,7 +235,7 @@ fn containers_coming_and_going_never_change_anyone_elses_profile() {
         let nr = nr(CHURN_SYSCALLS[shell]);
         let out = p.trace(&format!("of:{}", profile.display()), &["/bin/callnr", &nr]);
         e2e::assert_success("a reference container", &out);
-        names(&profile)
+        e2e::names(&profile)
     };
     let references: Vec<_> = (0..CHURN_SYSCALLS.len()).map(reference).collect();
     let long_lived = |tag: &str, stop: &Path| {
@@ -264,7 +254,7 @@ fn containers_coming_and_going_never_change_anyone_elses_profile() {
     std::fs::write(&alone_stop, "").expect("stop file");
     let (alone, child) = long_lived("alone", &alone_stop);
     wait_success("the long-lived recording alone", child);
-    let alone = names(&alone);
+    let alone = e2e::names(&alone);
 
     // Two long-lived recordings, while four shells start and stop containers for a minute.
     let stop = e2e::StopFile(dir.path().join("stop"));
@@ -283,7 +273,7 @@ fn containers_coming_and_going_never_change_anyone_elses_profile() {
                         let out =
                             p.trace(&format!("of:{}", profile.display()), &["/bin/callnr", &nr]);
                         e2e::assert_success(&format!("shell {shell}, run {runs}"), &out);
-                        let got = names(&profile);
+                        let got = e2e::names(&profile);
                         assert_eq!(got, references[shell], "shell {shell}, run {runs}");
                         std::fs::remove_file(&profile).expect("profile removed");
                         runs += 1;
@@ -313,7 +303,7 @@ fn containers_coming_and_going_never_change_anyone_elses_profile() {
     stop.create();
     for (i, (profile, child)) in lived.into_iter().enumerate() {
         wait_success(&format!("long-lived recording {i}"), child);
-        assert_eq!(names(&profile), alone, "long-lived recording {i}");
+        assert_eq!(e2e::names(&profile), alone, "long-lived recording {i}");
     }
     assert!(
         runs.iter().all(|&n| n >= 5),
@@ -326,8 +316,7 @@ fn containers_coming_and_going_never_change_anyone_elses_profile() {
 /// not inherit the running container's tasks (their entries in the shared maps).
 #[test]
 fn a_killed_tracers_slot_is_cleared_before_it_is_reused() {
-    let test = "a_killed_tracers_slot_is_cleared_before_it_is_reused";
-    let Some((_alone, p)) = podman_alone(test) else {
+    let Some((_alone, p)) = podman_alone() else {
         return;
     };
     let hook = e2e::hook_binary();
@@ -368,7 +357,7 @@ fn a_killed_tracers_slot_is_cleared_before_it_is_reused() {
             &["/bin/callnr", &e2e::syscall_number("getcpu").to_string()],
         );
         e2e::assert_success("the next container", &out);
-        let names = names(&profile);
+        let names = e2e::names(&profile);
         assert!(has(&names, "getcpu"), "getcpu missing: {names:?}");
         for foreign in ["nanosleep", "clock_nanosleep", "wait4"] {
             assert!(
@@ -381,7 +370,7 @@ fn a_killed_tracers_slot_is_cleared_before_it_is_reused() {
             let _ = run.join();
         }
     });
-    let names = names(&keeper);
+    let names = e2e::names(&keeper);
     assert!(
         has(&names, "wait4") || has(&names, "clock_nanosleep"),
         "{names:?}"

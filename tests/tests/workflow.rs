@@ -4,7 +4,7 @@
 
 use e2e::child::Finish;
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Command, Output},
     time::Duration,
 };
@@ -15,12 +15,8 @@ use e2e::{
 };
 use serde_json::Value;
 
-fn podman(test: &str) -> Option<Podman> {
-    e2e::privileged_with(test, &["podman", "runc", "busybox", "gcc"]).then(|| {
-        let p = Podman::new();
-        e2e::install_syscall_helper(p.rootfs());
-        p
-    })
+fn podman() -> Option<Podman> {
+    e2e::ready(&["podman", "runc", "busybox", "gcc"], Podman::with_callnr)
 }
 
 /// The hook binary with `args`, to its end.
@@ -28,10 +24,6 @@ fn hook(args: &[&str]) -> Output {
     Command::new(e2e::hook_binary())
         .args(args)
         .finish("the hook binary")
-}
-
-fn names(profile: &Path) -> Vec<String> {
-    e2e::allowed_names(profile).1
 }
 
 fn nr(name: &str) -> String {
@@ -44,8 +36,7 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn a_snapshot_has_the_first_phase_and_runs_it_while_recording_goes_on() {
-    let Some(p) = podman("a_snapshot_has_the_first_phase_and_runs_it_while_recording_goes_on")
-    else {
+    let Some(p) = podman() else {
         return;
     };
     e2e::install_phase_helper(p.rootfs());
@@ -69,10 +60,10 @@ fn a_snapshot_has_the_first_phase_and_runs_it_while_recording_goes_on() {
         let prefix = &id[..12];
         let snapshot = e2e::poll_until(Duration::from_secs(10), || {
             let out = hook(&["snapshot", prefix, "-o", snap.to_str()?]);
-            (out.status.success() && names(&snap).iter().any(|n| n == first)).then_some(())
+            (out.status.success() && e2e::names(&snap).iter().any(|n| n == first)).then_some(())
         });
         assert!(snapshot.is_some(), "no snapshot with {first} appeared");
-        let taken = names(&snap);
+        let taken = e2e::names(&snap);
         assert!(
             !taken.iter().any(|n| n == second),
             "{second} before it ran: {taken:?}"
@@ -80,7 +71,7 @@ fn a_snapshot_has_the_first_phase_and_runs_it_while_recording_goes_on() {
         go.create();
         e2e::assert_success("the traced container", &run.join().expect("podman"));
     });
-    let all = names(&last);
+    let all = e2e::names(&last);
     for syscall in [first, second] {
         assert!(
             all.iter().any(|n| n == syscall),
@@ -104,7 +95,7 @@ fn a_snapshot_has_the_first_phase_and_runs_it_while_recording_goes_on() {
 /// way, so inside the test containers the two differ only by reading /etc/passwd.
 #[test]
 fn diff_shows_what_ls_l_needs_beyond_ls() {
-    if !e2e::privileged_with("diff_shows_what_ls_l_needs_beyond_ls", &["ls"]) {
+    if !e2e::privileged_with(&["ls"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -159,8 +150,7 @@ fn diff_shows_what_ls_l_needs_beyond_ls() {
 
 #[test]
 fn a_merge_of_three_recordings_runs_all_three_and_keeps_a_blocking_rule() {
-    let Some(p) = podman("a_merge_of_three_recordings_runs_all_three_and_keeps_a_blocking_rule")
-    else {
+    let Some(p) = podman() else {
         return;
     };
     let own = ["getcpu", "sysinfo", "times"];
@@ -244,7 +234,7 @@ fn check_resource(yaml: &str, name: &str) -> Value {
 
 #[test]
 fn profiles_become_seccompprofile_resources() {
-    let Some(p) = podman("profiles_become_seccompprofile_resources") else {
+    let Some(p) = podman() else {
         return;
     };
     let ls = scenarios::trace(&p, "ls.json", None, &["ls", "/"]);

@@ -7,6 +7,7 @@ mod install;
 mod paths;
 mod setup;
 mod skew;
+mod tally;
 mod test;
 mod util;
 mod vm;

@@ -18,11 +18,11 @@ pub fn ebpf_object(target_dir: &Path) -> PathBuf {
     target_dir.join("ebpf").join("hook-ebpf.o")
 }
 
-/// The eBPF crate's own inputs: the object is stale when one of them is newer.
+/// The eBPF crate's own inputs, the contract crate (`common/`) among them: the object is stale
+/// when one of them is newer.
 pub fn ebpf_sources(workspace_root: &Path) -> Vec<PathBuf> {
-    let krate = workspace_root.join("hook-ebpf");
-    let mut files = vec![krate.join("Cargo.toml")];
-    let mut dirs = vec![krate.join("src")];
+    let mut files = Vec::new();
+    let mut dirs = vec![workspace_root.join("hook-ebpf")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();

@@ -8,9 +8,8 @@ use std::time::Instant;
 use anyhow::Result;
 use aya::EbpfLoader;
 use hook::{
-    container::Container,
-    launch,
-    recorder::{AttachPoint, Recorder, Window},
+    ebpf::{container::Container, programs::AttachPoint, recorder::Recorder, slot::Window},
+    record::launch,
 };
 
 use crate::{

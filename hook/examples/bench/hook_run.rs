@@ -12,10 +12,9 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use hook::{
-    container::Container,
-    launch::{self, GatedChild},
-    output::write_atomically,
-    recorder::{AttachPoint, Recorder, Window},
+    ebpf::{container::Container, programs::AttachPoint, recorder::Recorder, slot::Window},
+    profile::write::write_atomically,
+    record::launch::{self, GatedChild},
 };
 use rustix::{
     event::{PollFd, PollFlags, Timespec},
@@ -177,7 +176,7 @@ fn one_hook_run(
     reap(tracer)?;
     let stopped = json!({ "ociVersion": "1.0.2", "id": id, "status": "stopped", "bundle": dir });
     timed(Command::new(hook).arg("-s"), Some(&stopped.to_string()))?;
-    let _ = std::fs::remove_file(Path::new(hook::outcome::RUN_DIR).join(&id));
+    let _ = std::fs::remove_file(Path::new(hook::node::RUN_DIR).join(&id));
     for file in [output, copy] {
         std::fs::remove_file(file)?;
     }
@@ -226,6 +225,7 @@ fn timed(command: &mut Command, stdin: Option<&str>) -> Result<(f64, f64)> {
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are live locals wait4 writes into.
     if unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) } < 0 {
         return Err(std::io::Error::last_os_error().into());
     }

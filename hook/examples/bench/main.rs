@@ -46,8 +46,8 @@ impl Plan {
 }
 
 /// How the bench's own recorders are named in `status` (they never write a profile).
-pub fn label(id: &str) -> hook::slot::Label {
-    hook::slot::Label {
+pub fn label(id: &str) -> hook::node::label::Label {
+    hook::node::label::Label {
         id: id.to_owned(),
         output: "-".into(),
         recipe: hook::profile::Recipe {

@@ -15,10 +15,13 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use hook::{
-    container::Container,
-    launch::{self, GatedChild, Running},
-    programs::Programs,
-    recorder::{AttachPoint, Recorder, Window},
+    ebpf::{
+        container::Container,
+        programs::{AttachPoint, Programs},
+        recorder::Recorder,
+        slot::Window,
+    },
+    record::launch::{self, GatedChild, Running},
 };
 
 use crate::{
@@ -79,6 +82,7 @@ impl LoopServer {
         let running = server.release()?;
         // SAFETY: fresh descriptors from pipe(2), owned here from now on.
         let to = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(to_w) });
+        // SAFETY: as above.
         let from = BufReader::new(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(from_r) }));
         Ok(Self {
             to,
@@ -111,6 +115,7 @@ pub fn loop_server(args: &[String]) -> Result<()> {
     };
     // SAFETY: the descriptors were inherited from the parent for exactly this use.
     let input = unsafe { OwnedFd::from_raw_fd(read_fd.parse()?) };
+    // SAFETY: as above.
     let mut output = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(write_fd.parse()?) });
     let file = CString::new(file.as_str())?;
     for line in BufReader::new(std::fs::File::from(input)).lines() {

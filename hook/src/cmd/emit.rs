@@ -5,11 +5,9 @@ use std::{io::Write, path::Path};
 
 use anyhow::{Context, Result};
 use hook::{
-    allowed::AllowedDirs,
     cli::{Format, FormatArgs},
-    output::Output,
-    profile::Profile,
-    spo,
+    profile::{allowed::AllowedDirs, write::Output, Profile},
+    tools::spo,
 };
 
 /// Opens `path` for writing, checked before any work is done.

@@ -6,7 +6,10 @@ pub mod profiles;
 pub mod record;
 pub mod status;
 
-use hook::{errors, launch::LaunchError};
+use hook::{
+    record::{launch::LaunchError, RecordError},
+    sys::errors,
+};
 
 /// One line: the outermost context plus its causes (see [`errors::one_line`]).
 pub fn describe(err: &anyhow::Error) -> String {
@@ -15,9 +18,11 @@ pub fn describe(err: &anyhow::Error) -> String {
 
 /// A specific exit status for errors that have one (127: the command could not be run).
 pub fn exit_code(err: &anyhow::Error) -> Option<i32> {
-    err.chain()
-        .find_map(|e| match e.downcast_ref::<LaunchError>() {
-            Some(LaunchError::Exec { .. }) => Some(127),
-            _ => None,
-        })
+    err.chain().find_map(|e| {
+        let launch = match e.downcast_ref::<RecordError>() {
+            Some(RecordError::Run(launch)) => Some(launch),
+            _ => e.downcast_ref::<LaunchError>(),
+        };
+        matches!(launch, Some(LaunchError::Exec { .. })).then_some(127)
+    })
 }

@@ -2,12 +2,13 @@
 
 use anyhow::{Context, Result};
 use hook::{
-    baseline::read_profile,
     cli::{ConvertArgs, DiffArgs, MergeArgs, SnapshotArgs},
-    compare::{self, Allowance},
-    merge::{self, Input},
-    profile::Profile,
-    snapshot,
+    profile::{read::read_profile, Profile},
+    tools::{
+        diff::{self, Allowance},
+        merge::{self, Input},
+        snapshot,
+    },
 };
 
 use super::emit;
@@ -25,14 +26,16 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<i32> {
 pub fn diff(args: &DiffArgs) -> Result<i32> {
     let a = Allowance::of(&read_profile(&args.a)?);
     let b = Allowance::of(&read_profile(&args.b)?);
-    let diff = compare::diff(&a, &b);
+    let difference = diff::diff(&a, &b);
     let (a_name, b_name) = (args.a.display().to_string(), args.b.display().to_string());
     if args.json {
-        println!("{}", compare::to_json(&diff, &a_name, &b_name));
+        println!("{}", diff::to_json(&difference, &a_name, &b_name));
     } else {
-        print!("{}", compare::to_text(&diff, &a_name, &b_name));
+        print!("{}", diff::to_text(&difference, &a_name, &b_name));
     }
-    Ok(i32::from(!diff.values().all(compare::ArchDiff::is_empty)))
+    Ok(i32::from(
+        !difference.values().all(diff::ArchDiff::is_empty),
+    ))
 }
 
 pub fn merge(args: &MergeArgs) -> Result<i32> {

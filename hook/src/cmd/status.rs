@@ -1,7 +1,7 @@
 //! `status`: the traced containers on this node and the shared programs.
 
 use anyhow::{Context, Result};
-use hook::{cli::StatusArgs, status};
+use hook::{cli::StatusArgs, tools::status};
 
 pub fn run(args: &StatusArgs) -> Result<i32> {
     let objects = status::read().context("cannot read the node's tracing status")?;

@@ -250,7 +250,7 @@ fn judge(boot: &Boot, console: &[String]) -> Outcome {
         .filter(|t| !t.starts_with("0 "))
         .copied()
         .collect();
-    let mut tally = crate::test::Tally::default();
+    let mut tally = crate::tally::Tally::default();
     console.iter().for_each(|l| tally.add_result_line(l));
     let passed =
         done && smoke && tests.len() == TESTS.len() && failed.is_empty() && tally.failed == 0;

@@ -1,0 +1,208 @@
+//! The kernel/userspace contract of oci-seccomp-bpf-hook: the names, sizes and map value types
+//! that the eBPF program (`hook-ebpf`) and userspace (`hook`, the tests) both compile from this
+//! one crate. `hook`'s `object_matches_the_contract` test checks the built object against it,
+//! and `hook`'s build script refuses an object older than this crate or the program.
+//!
+//! `no_std` and dependency-free for the kernel side; the `user` feature adds the `aya::Pod`
+//! impls userspace needs, beside their types (aya-template's `-common` pattern).
+#![no_std]
+
+/// Number of syscall slots in the `SEEN` map. Every native syscall number on x86_64 and aarch64
+/// is far below this (both tables end under 500); anything at or above it is counted in
+/// `OUT_OF_RANGE` instead of being dropped.
+pub const SYSCALL_SLOTS: usize = 1024;
+
+/// Raw tracepoint program on `sys_enter` (works without tracefs).
+pub const PROG_RAW_TRACEPOINT: &str = "sys_enter_raw";
+/// Classic tracepoint program on `raw_syscalls:sys_enter` (needs tracefs).
+pub const PROG_TRACEPOINT: &str = "sys_enter_tp";
+/// Programs that do nothing, on the same attach points: the floor the benchmarks compare against.
+pub const PROG_EMPTY_RAW_TRACEPOINT: &str = "empty_raw";
+pub const PROG_EMPTY_TRACEPOINT: &str = "empty_tp";
+
+/// Every program in the object, for checks that all of them are there (or all gone).
+pub const ALL_PROGRAMS: [&str; 6] = [
+    PROG_RAW_TRACEPOINT,
+    PROG_TRACEPOINT,
+    PROG_EMPTY_RAW_TRACEPOINT,
+    PROG_EMPTY_TRACEPOINT,
+    PROG_TASK_EXIT,
+    PROG_TASK_FORK,
+];
+
+/// Raw tracepoint program on `sched_process_exit`: forgets the task, moves [`NODE_EPOCH`].
+pub const PROG_TASK_EXIT: &str = "task_exit";
+pub const EXIT_TRACEPOINT_NAME: &str = "sched_process_exit";
+/// Raw tracepoint program on `sched_process_fork`: children (and threads) of members join
+/// [`MAP_TRACED`].
+pub const PROG_TASK_FORK: &str = "task_fork";
+pub const FORK_TRACEPOINT_NAME: &str = "sched_process_fork";
+
+/// The syscall-entry tracepoint: `sys_enter` as a raw tracepoint, `raw_syscalls:sys_enter` as
+/// a trace event (the recorder and the empty programs, one per attach point).
+pub const TRACEPOINT_CATEGORY: &str = "raw_syscalls";
+pub const TRACEPOINT_NAME: &str = "sys_enter";
+
+/// How many containers one node can trace at once: every traced container on the node holds
+/// one slot of the shared maps (see [`MAP_CONTAINERS`]) for as long as its tracer lives.
+pub const CONTAINER_SLOTS: u32 = 256;
+
+/// Array map of [`ContainerSlot`], one per slot: what the programs need to know of each traced
+/// container. Written by the container's tracer when it registers (nothing of that slot runs
+/// yet); afterwards the programs write only [`ContainerSlot::window`].
+pub const MAP_CONTAINERS: &str = "CONTAINERS";
+
+/// Array map of [`Seen`], one per slot and ABI (index `slot * ABI_COUNT + ABI_*`): byte `n` is
+/// 1 once syscall `n` was made through that ABI by a task of that slot's container.
+pub const MAP_SEEN: &str = "SEEN";
+/// The ABIs a syscall can come through, each numbered from its own table.
+pub const ABI_NATIVE: u32 = 0;
+/// i386 on x86_64 (32-bit tasks, and `int 0x80` from 64-bit ones); arm (AArch32) on aarch64.
+pub const ABI_COMPAT: u32 = 1;
+/// x32 on x86_64: numbers carrying [`X32_SYSCALL_BIT`], recorded without it.
+pub const ABI_X32: u32 = 2;
+pub const ABI_COUNT: u32 = 3;
+pub const X32_SYSCALL_BIT: u64 = 0x4000_0000;
+/// Read-only global `[u64; ABI_PROBE_SLOTS]`: how to tell the ABI of a syscall, set by userspace for this
+/// architecture and kernel: [`ABI_PROBE_OFFSET`], the byte offset in `task_struct` of a word
+/// (x86_64: `thread_info.status`; aarch64: `thread_info.flags`); [`ABI_PROBE_MASK`], the bit
+/// of that word that marks a compat syscall (`TS_COMPAT`; `TIF_32BIT`), 0 for none;
+/// [`ABI_PROBE_X32`], the x32 bit of the number, 0 where there is no x32.
+pub const GLOBAL_ABI_PROBE: &str = "ABI_PROBE";
+pub const ABI_PROBE_OFFSET: usize = 0;
+pub const ABI_PROBE_MASK: usize = 1;
+pub const ABI_PROBE_X32: usize = 2;
+/// [`ABI_PROBE_MODE`]: how the word is read. [`PROBE_READ`] copies it with
+/// `bpf_probe_read_kernel` (any kernel); [`PROBE_BTF_X86_64`] and [`PROBE_BTF_AARCH64`] load
+/// it directly through `bpf_get_current_task_btf` (5.11+: cheaper, but the verifier wants a
+/// constant offset, so each layout has its own branch; the unused ones are pruned as dead
+/// code, which is what lets older kernels load the object).
+pub const ABI_PROBE_MODE: usize = 3;
+pub const ABI_PROBE_SLOTS: usize = 4;
+pub const PROBE_READ: u64 = 0;
+pub const PROBE_BTF_X86_64: u64 = 1;
+pub const PROBE_BTF_AARCH64: u64 = 2;
+/// Per-CPU array maps of one `u64` per slot: syscalls whose number was `>= SYSCALL_SLOTS`
+/// ([`MAP_OUT_OF_RANGE`]), and tasks that could not be followed because [`MAP_TRACED`] was full
+/// ([`MAP_LOST`]). Per CPU, so counting needs no atomics; the tracer sums them.
+pub const MAP_OUT_OF_RANGE: &str = "OUT_OF_RANGE";
+pub const MAP_LOST: &str = "LOST";
+
+/// What "a container" is: the tasks in [`MAP_TRACED`] (keyed by `task_struct` address, valued
+/// by slot), and every thread of the processes in [`MAP_TRACED_GROUPS`] (host TGID -> slot). A
+/// task joins when it starts running under its container's seccomp filter (see
+/// [`ContainerSlot::openers`]), or when a member forks it (threads too); it leaves when it
+/// exits. Neighbours in a shared PID namespace, the host (`--pid=host`), runtime hooks and
+/// runtime threads that never carry the filter are never members, whatever namespace they
+/// share; nested PID namespaces are followed by fork. Preallocated, one for the whole node.
+pub const MAP_TRACED: &str = "TRACED";
+pub const TRACED_SLOTS: u32 = 16384;
+/// Whole processes: seccomp(2) with `SECCOMP_FILTER_FLAG_TSYNC` (every thread gets the filter),
+/// and `record`'s command, which userspace marks before it runs.
+pub const MAP_TRACED_GROUPS: &str = "TRACED_GROUPS";
+pub const TRACED_GROUP_SLOTS: u32 = 1024;
+/// Hash maps from what a task that is not yet a member may be, to the slot of the container
+/// that would take it: the container's init (host TGID, `u32 -> u32`), and the container's own
+/// cgroup v2 ID (`u64 -> u32`; a later process there is `runc exec`, `podman exec`, an exec
+/// probe). Consulted only on the few syscalls that may open a window (see [`GLOBAL_MARKERS`]).
+pub const MAP_INITS: &str = "INITS";
+pub const MAP_CGROUPS: &str = "CGROUPS";
+
+/// Array map of `u64`s shared by every container on the node.
+pub const MAP_NODE: &str = "NODE";
+pub const NODE_SLOTS: u32 = 2;
+/// The epoch: moved by every task exit on the host (an atomic add), by every task that joins
+/// other than by fork (its old answer may sit in any CPU's memo), and by a tracer that changed
+/// memberships from userspace (it sets a value never used before, see [`USER_EPOCH_STEP`]). A
+/// [`Verdict`] is trusted only while it is unchanged: an exit may hand a kernel stack (or task)
+/// to a later task.
+pub const NODE_EPOCH: u32 = 0;
+/// Non-zero once [`MAP_TRACED_GROUPS`] was ever written: before that, nobody pays its lookup.
+pub const NODE_GROUPS: u32 = 1;
+/// Userspace moves the epoch to the next multiple of this. It cannot add atomically, but a
+/// value in a fresh upper half was never seen by any memo, whatever the kernel added meanwhile.
+pub const USER_EPOCH_STEP: u64 = 1 << 32;
+
+/// Per-CPU array map with one [`Verdict`]: the membership of the task that last made a syscall
+/// on this CPU.
+pub const MAP_VERDICT: &str = "VERDICT";
+
+/// What opens a task's window ([`ContainerSlot::openers`], a set of these bits).
+/// The runtime installs the container's seccomp filter (the bundle has `linux.seccomp`).
+pub const OPEN_AT_FILTER: u64 = 1;
+/// No filter is expected: the init's own execve of the workload opens its window, and later
+/// the execve of a process in the container's cgroup (once the init's window is open).
+pub const OPEN_AT_EXEC: u64 = 2;
+
+/// Read-only global `[u64; MARKER_COUNT]`: the native numbers of the syscalls that may open a
+/// task's window (indices below). Set by userspace, which knows the architecture.
+pub const GLOBAL_MARKERS: &str = "MARKERS";
+pub const MARKER_COUNT: usize = 4;
+pub const MARKER_PRCTL: usize = 0;
+pub const MARKER_SECCOMP: usize = 1;
+pub const MARKER_EXECVE: usize = 2;
+pub const MARKER_EXECVEAT: usize = 3;
+/// The filter install: `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)` (runc 1.1) or
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)` with a non-NULL prog (libseccomp's feature
+/// probes pass NULL, long before pivot_root).
+pub const PR_SET_SECCOMP: u64 = 22;
+pub const SECCOMP_MODE_FILTER: u64 = 2;
+pub const SECCOMP_SET_MODE_FILTER: u64 = 1;
+pub const SECCOMP_FILTER_FLAG_TSYNC: u64 = 1;
+
+/// Read-only global `[u64; 3]`: byte offsets of syscall arguments 0..=2 inside `struct pt_regs`
+/// (the raw tracepoint's first argument); arch-specific, so set by userspace.
+pub const GLOBAL_PT_REGS_ARGS: &str = "PT_REGS_ARGS";
+
+/// One byte per syscall number rather than one bit: setting a byte to 1 is a plain store, so two
+/// CPUs marking different syscalls of the same word can never undo each other (BPF has no
+/// fetch-or on this target), and a byte that is already 1 is only read, so hot syscalls do not
+/// bounce a cache line between CPUs.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Seen {
+    pub slots: [u8; SYSCALL_SLOTS],
+}
+
+// SAFETY: `repr(C)` bytes with no padding; every byte pattern is a valid value.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for Seen {}
+
+/// A memo of the membership check, which costs a helper call and a hash lookup on every
+/// syscall of every task on the host. The answer for the task that last ran a syscall on a CPU
+/// stays right until [`NODE_EPOCH`] moves (an exit, a join, a registration). Programs on
+/// `sys_enter` run with preemption disabled, so no two runs write one CPU's memo at once.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Verdict {
+    /// Task identity (the task's `pt_regs` or `task_struct` address); 0 means empty.
+    pub task: u64,
+    /// The task's container: its slot plus one, or 0 when the task is not a member.
+    pub slot: u64,
+    /// The [`NODE_EPOCH`] value read before the check was made.
+    pub epoch: u64,
+    /// That task's `task_struct` address, for the ABI probe without a helper call.
+    pub current: u64,
+}
+
+/// One traced container, as the programs see it ([`MAP_CONTAINERS`]).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct ContainerSlot {
+    /// The init's TGID as the host sees it.
+    pub init_tgid: u64,
+    /// The container's cgroup v2 ID, 0 when it has none of its own.
+    pub cgroup: u64,
+    /// `OPEN_AT_*` bits: what opens a task's window.
+    pub openers: u64,
+    /// [`WINDOW_OPEN`] once the init runs its workload (its filter install, or its execve where
+    /// no filter is expected); `record` opens it at registration.
+    pub window: u64,
+}
+
+// SAFETY: `repr(C)` of four `u64`s, no padding; every byte pattern is a valid value.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for ContainerSlot {}
+
+pub const WINDOW_WAITING: u64 = 0;
+pub const WINDOW_OPEN: u64 = 1;

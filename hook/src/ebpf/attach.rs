@@ -1,0 +1,81 @@
+//! Loading one program through the verifier and attaching it: to a raw tracepoint (a link of
+//! our own, shareable by ID) or to a trace event (needs tracefs; the link stays in the
+//! object). A refusal under lockdown is told as such ([`lockdown`]).
+
+use std::time::Instant;
+
+use aya::{
+    programs::{links::FdLink, ProgramError, RawTracePoint, TracePoint},
+    Ebpf,
+};
+
+use super::{
+    error::ProgramsError,
+    lockdown,
+    timings::{lap, AttachTimings},
+};
+use crate::contract;
+
+/// Loads `name` and attaches it to the raw tracepoint `tracepoint`; the link is the caller's.
+pub fn attach_raw(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    tracepoint: &str,
+    timings: &mut AttachTimings,
+) -> Result<FdLink, ProgramsError> {
+    let err = |source| ProgramsError::Program { name, source };
+    let program = ebpf
+        .program_mut(name)
+        .ok_or(ProgramsError::Contract(name))?;
+    let p: &mut RawTracePoint = program.try_into().map_err(err)?;
+    let mut clock = Instant::now();
+    p.load().map_err(|e| load_failed(name, e))?;
+    let verified = lap(&mut clock);
+    log::debug!("program {name} verified in {} us", verified.as_micros());
+    timings.verify += verified;
+    let id = p.attach(tracepoint).map_err(err)?;
+    let link = p.take_link(id).map_err(err)?;
+    timings.attach += lap(&mut clock);
+    Ok(FdLink::from(link))
+}
+
+/// Why `name` did not load: the lockdown mode when it forbids tracing (the verifier's own log
+/// only names a helper), else the kernel's answer.
+fn load_failed(name: &'static str, source: ProgramError) -> ProgramsError {
+    match lockdown::current_mode() {
+        Some(mode) if lockdown::forbids_tracing(&mode) => ProgramsError::Lockdown { name, mode },
+        _ => ProgramsError::Program { name, source },
+    }
+}
+
+/// Loads `name` and attaches it to the `raw_syscalls:sys_enter` trace event; the link stays in `ebpf`.
+pub fn attach_trace_event(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    timings: &mut AttachTimings,
+) -> Result<(), ProgramsError> {
+    let err = |source| ProgramsError::Program { name, source };
+    let program = ebpf
+        .program_mut(name)
+        .ok_or(ProgramsError::Contract(name))?;
+    if !tracefs_mounted() {
+        return Err(ProgramsError::NoTracefs);
+    }
+    let p: &mut TracePoint = program.try_into().map_err(err)?;
+    let mut clock = Instant::now();
+    p.load().map_err(|e| load_failed(name, e))?;
+    timings.verify += lap(&mut clock);
+    p.attach(contract::TRACEPOINT_CATEGORY, contract::TRACEPOINT_NAME)
+        .map_err(err)?;
+    timings.attach += lap(&mut clock);
+    Ok(())
+}
+
+fn tracefs_mounted() -> bool {
+    [
+        "/sys/kernel/tracing/events",
+        "/sys/kernel/debug/tracing/events",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).is_dir())
+}

@@ -1,0 +1,70 @@
+//! Typed access to one entry of a shared map, found by name in [`Programs`].
+
+use aya::maps::{Array, HashMap, MapData, MapError, PerCpuArray, PerCpuValues};
+
+use super::{
+    error::{map_err, ProgramsError},
+    programs::Programs,
+};
+
+/// Removes every entry of the hash map `name` whose value is slot `index`.
+pub fn remove_slot<K: aya::Pod + Eq>(
+    programs: &mut Programs,
+    name: &'static str,
+    index: u32,
+) -> Result<(), ProgramsError> {
+    let map = programs.map_mut(name)?;
+    let mut map: HashMap<_, K, u32> = HashMap::try_from(map).map_err(map_err(name))?;
+    let stale: Vec<K> = map
+        .iter()
+        .filter_map(Result::ok)
+        .filter(|(_, slot)| *slot == index)
+        .map(|(key, _)| key)
+        .collect();
+    for key in stale {
+        // Gone already (the task exited meanwhile) is fine.
+        let _ = map.remove(&key);
+    }
+    Ok(())
+}
+
+/// Sets `key` to slot `index` in the hash map `name`.
+pub fn insert<K: aya::Pod>(
+    programs: &mut Programs,
+    name: &'static str,
+    key: K,
+    index: u32,
+) -> Result<(), ProgramsError> {
+    let map = programs.map_mut(name)?;
+    let mut map: HashMap<_, K, u32> = HashMap::try_from(map).map_err(map_err(name))?;
+    map.insert(key, index, 0).map_err(map_err(name))
+}
+
+/// Sets entry `index` of the array map `name`.
+pub fn set_array<V: aya::Pod>(
+    programs: &mut Programs,
+    name: &'static str,
+    index: u32,
+    value: V,
+) -> Result<(), ProgramsError> {
+    let map = programs.map_mut(name)?;
+    let mut array: Array<&mut MapData, V> = Array::try_from(map).map_err(map_err(name))?;
+    array.set(index, value, 0).map_err(map_err(name))
+}
+
+/// Zeroes entry `index` of the per-CPU array map `name` on every CPU.
+pub fn zero_per_cpu(
+    programs: &mut Programs,
+    name: &'static str,
+    index: u32,
+) -> Result<(), ProgramsError> {
+    let cpus = aya::util::nr_cpus()
+        .map_err(|(_, source)| MapError::IoError(source))
+        .map_err(map_err(name))?;
+    let map = programs.map_mut(name)?;
+    let mut array: PerCpuArray<_, u64> = PerCpuArray::try_from(map).map_err(map_err(name))?;
+    let zeros = PerCpuValues::try_from(vec![0u64; cpus])
+        .map_err(MapError::IoError)
+        .map_err(map_err(name))?;
+    array.set(index, zeros, 0).map_err(map_err(name))
+}

@@ -1,0 +1,21 @@
+//! The eBPF side of recording, as userspace drives it: the embedded [`object`] (loaded with
+//! the node's globals, without the kernel's [`btf`]), its programs loaded and [`attach`]ed by
+//! the first tracer or joined [`by_id`] by every later one ([`programs`]), the [`container`]
+//! as the programs know it written into its [`slot`] of the shared maps ([`maps`]), and the set
+//! read back ([`seen`]); a [`recorder`] is all of that for one container. [`lockdown`],
+//! [`error`], [`logs`] and [`timings`] serve them.
+
+pub mod attach;
+pub mod btf;
+pub mod by_id;
+pub mod container;
+pub mod error;
+pub mod lockdown;
+pub mod logs;
+pub mod maps;
+pub mod object;
+pub mod programs;
+pub mod recorder;
+pub mod seen;
+pub mod slot;
+pub mod timings;

@@ -1,0 +1,127 @@
+//! The embedded eBPF object, loaded: its node-wide globals set (this architecture's and
+//! kernel's), its maps created, no program attached yet (that is [`programs`](super::programs)'
+//! job). Nothing in it is about one container: containers are registered in its maps
+//! ([`slot`](super::slot)). aya's loader is made without the kernel's BTF ([`btf`](super::btf)).
+
+use std::time::Instant;
+
+use aya::{Ebpf, EbpfError};
+
+use super::{
+    btf::loader_without_kernel_btf,
+    timings::{lap, AttachTimings},
+};
+use crate::{
+    contract,
+    node::registry::{Registry, RegistryError},
+    profile::arch::Arch,
+};
+
+/// The eBPF object built by `cargo xtask build-ebpf`, embedded at compile time.
+pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("OSBH_EBPF_OBJECT"));
+
+/// The node's registry of this object (its programs and container slots), locked.
+pub fn registry() -> Result<Registry, RegistryError> {
+    Registry::lock(OBJECT)
+}
+
+/// Parses the object and creates its maps, with the globals set for this architecture and
+/// kernel. Adds the time spent to `timings.loader` and `timings.object`.
+pub fn load(timings: &mut AttachTimings) -> Result<Ebpf, EbpfError> {
+    let arch = Arch::NATIVE;
+    let markers = marker_numbers(arch);
+    let arg_offsets = arch.pt_regs_arg_offsets();
+    let abi_probe = abi_probe(arch, kernel_version());
+    let mut clock = Instant::now();
+    // No CO-RE relocations in our program: it needs no kernel BTF.
+    let mut loader = loader_without_kernel_btf();
+    timings.loader += lap(&mut clock);
+    let ebpf = loader
+        .btf(None)
+        .override_global(contract::GLOBAL_MARKERS, &markers, true)
+        .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
+        .override_global(contract::GLOBAL_ABI_PROBE, &abi_probe, true)
+        .load(OBJECT)?;
+    timings.object += lap(&mut clock);
+    Ok(ebpf)
+}
+
+/// The `contract::GLOBAL_ABI_PROBE` array for `arch` on a kernel of `version` (major, minor).
+/// Both words live in `struct thread_info`, the first member of `task_struct` on x86_64 and
+/// aarch64: x86_64's `status` (after `flags`, and since 5.11 `syscall_work`) holds `TS_COMPAT`
+/// (0x2) while an i386 syscall runs, whether from a 32-bit task or `int 0x80`; aarch64's
+/// `flags` holds `TIF_32BIT` (bit 22) for AArch32 tasks. x32 numbers carry bit 30.
+fn abi_probe(arch: Arch, version: (u32, u32)) -> [u64; contract::ABI_PROBE_SLOTS] {
+    let mut probe = [0u64; contract::ABI_PROBE_SLOTS];
+    // bpf_get_current_task_btf came with 5.11; before, the word is copied (dearer).
+    let btf = version >= (5, 11);
+    match arch {
+        Arch::X86_64 => {
+            probe[contract::ABI_PROBE_OFFSET] = if btf { 16 } else { 8 };
+            probe[contract::ABI_PROBE_MASK] = 0x2;
+            probe[contract::ABI_PROBE_X32] = contract::X32_SYSCALL_BIT;
+            if btf {
+                probe[contract::ABI_PROBE_MODE] = contract::PROBE_BTF_X86_64;
+            }
+        }
+        Arch::Aarch64 => {
+            probe[contract::ABI_PROBE_MASK] = 1 << 22;
+            if btf {
+                probe[contract::ABI_PROBE_MODE] = contract::PROBE_BTF_AARCH64;
+            }
+        }
+        Arch::X86 | Arch::X32 | Arch::Arm => {}
+    }
+    probe
+}
+
+/// The running kernel's (major, minor); (0, 0) when unreadable.
+fn kernel_version() -> (u32, u32) {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// The `contract::GLOBAL_MARKERS` array for `arch`; a syscall it lacks never matches.
+fn marker_numbers(arch: Arch) -> [u64; contract::MARKER_COUNT] {
+    let mut markers = [u64::MAX; contract::MARKER_COUNT];
+    for (index, name) in [
+        (contract::MARKER_PRCTL, "prctl"),
+        (contract::MARKER_SECCOMP, "seccomp"),
+        (contract::MARKER_EXECVE, "execve"),
+        (contract::MARKER_EXECVEAT, "execveat"),
+    ] {
+        if let Some(nr) = arch.syscall_number(name) {
+            markers[index] = u64::from(nr);
+        }
+    }
+    markers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_abi_probe_follows_thread_info_across_kernels() {
+        let btf_x86 = contract::PROBE_BTF_X86_64;
+        assert_eq!(
+            abi_probe(Arch::X86_64, (6, 18)),
+            [16, 0x2, 0x4000_0000, btf_x86]
+        );
+        assert_eq!(
+            abi_probe(Arch::X86_64, (5, 11)),
+            [16, 0x2, 0x4000_0000, btf_x86]
+        );
+        assert_eq!(
+            abi_probe(Arch::X86_64, (5, 10)),
+            [8, 0x2, 0x4000_0000, contract::PROBE_READ]
+        );
+        let btf_arm = contract::PROBE_BTF_AARCH64;
+        assert_eq!(abi_probe(Arch::Aarch64, (6, 1)), [0, 1 << 22, 0, btf_arm]);
+        let (major, _) = kernel_version();
+        assert!(major >= 5, "this kernel's version was not read");
+    }
+}

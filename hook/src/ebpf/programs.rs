@@ -1,0 +1,379 @@
+//! The programs on `sys_enter` and the scheduler tracepoints, and the maps they share. The
+//! first tracer on the node loads the [`object`], attaches its programs
+//! ([`attach`](super::attach)) and publishes the links' IDs in the node's
+//! [`registry`](crate::node::registry); every later tracer joins them by ID
+//! ([`by_id`]), without the verifier, after checking that each ID still names
+//! our program (name and tag). The trace-event attach point and the benchmark's empty program
+//! are loaded privately instead.
+
+use std::{
+    os::fd::{AsRawFd, OwnedFd},
+    time::Instant,
+};
+
+use aya::{
+    maps::{Map, MapData},
+    programs::links::FdLink,
+    Ebpf,
+};
+use tokio::task::JoinHandle;
+
+use super::{
+    attach::{attach_raw, attach_trace_event},
+    by_id,
+    error::ProgramsError,
+    logs::spawn_log_forwarder,
+    object,
+    timings::{lap, AttachTimings},
+};
+use crate::{
+    contract,
+    node::registry::{LinkRecord, Registry},
+};
+
+/// Where on the syscall-entry path the program runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttachPoint {
+    /// `BPF_RAW_TRACEPOINT_OPEN` on `sys_enter`: no tracefs needed; shared by every tracer.
+    RawTracepoint,
+    /// The `raw_syscalls:sys_enter` trace event: needs tracefs mounted; loaded privately.
+    Tracepoint,
+}
+
+/// The maps userspace reads or writes, found by name.
+pub(super) const MAPS: [&str; 9] = [
+    contract::MAP_CONTAINERS,
+    contract::MAP_SEEN,
+    contract::MAP_NODE,
+    contract::MAP_TRACED,
+    contract::MAP_TRACED_GROUPS,
+    contract::MAP_INITS,
+    contract::MAP_CGROUPS,
+    contract::MAP_LOST,
+    contract::MAP_OUT_OF_RANGE,
+];
+
+/// The shared programs, in attach order: exits and forks are followed before the recorder
+/// runs (its per-CPU memo is only sound while exits are counted, and a child forked in between
+/// would not be followed).
+const SHARED: [(&str, &str); 3] = [
+    (contract::PROG_TASK_EXIT, contract::EXIT_TRACEPOINT_NAME),
+    (contract::PROG_TASK_FORK, contract::FORK_TRACEPOINT_NAME),
+    (contract::PROG_RAW_TRACEPOINT, contract::TRACEPOINT_NAME),
+];
+
+/// Programs attached and the maps they use, held open: while any tracer holds them, they stay.
+pub struct Programs {
+    maps: Vec<(&'static str, Map)>,
+    links: Vec<OwnedFd>,
+    records: Vec<LinkRecord>,
+    /// Every map the attached programs use (ours, and the object's data and log maps).
+    map_ids: Vec<u32>,
+    /// Set when this process loaded them.
+    loaded: Option<Loaded>,
+}
+
+/// The object as this process loaded it, and the task forwarding its log records.
+struct Loaded {
+    _ebpf: Ebpf,
+    log_forwarder: Option<JoinHandle<()>>,
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        if let Some(task) = self.log_forwarder.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Programs {
+    /// The node's running programs, or (when none run, or the registry names something else)
+    /// loaded, attached and published. `registry` is held locked meanwhile. Must run inside a
+    /// tokio runtime: the loading tracer forwards the programs' rare log records.
+    pub fn shared(registry: &Registry, timings: &mut AttachTimings) -> Result<Self, ProgramsError> {
+        let mut clock = Instant::now();
+        let running = Self::join(&registry.links());
+        timings.join += lap(&mut clock);
+        if let Some(programs) = running {
+            return Ok(programs);
+        }
+        let programs = Self::load(AttachPoint::RawTracepoint, timings)?;
+        registry.publish(&programs.records)?;
+        Ok(programs)
+    }
+
+    /// Opens the programs `records` names, if every ID still names what it did: the link's
+    /// program, the program's name and tag, and every map we use among the programs' maps.
+    pub fn join(records: &[LinkRecord]) -> Option<Self> {
+        let names = records.iter().map(|r| r.name.as_str());
+        if !names.eq(SHARED.iter().map(|(name, _)| *name)) {
+            return None;
+        }
+        let mut links = Vec::new();
+        let mut map_ids = Vec::new();
+        for record in records {
+            let link = by_id::link_by_id(record.link).ok()?;
+            let info = by_id::link_info(&link).ok()?;
+            let prog = by_id::prog_by_id(info.prog_id).ok()?;
+            let prog = by_id::prog_info(&prog).ok()?;
+            let same = info.prog_id == record.prog && prog.tag == record.tag;
+            if !same || !record.name.starts_with(&prog.name) || prog.name.is_empty() {
+                return None;
+            }
+            links.push(link);
+            map_ids.extend(prog.map_ids);
+        }
+        map_ids.sort_unstable();
+        map_ids.dedup();
+        Some(Self {
+            maps: maps_by_id(&map_ids)?,
+            links,
+            records: records.to_vec(),
+            map_ids,
+            loaded: None,
+        })
+    }
+
+    /// Loads and attaches the recorder at `point` (with the exit and fork programs), for this
+    /// process alone unless published.
+    pub fn load(point: AttachPoint, timings: &mut AttachTimings) -> Result<Self, ProgramsError> {
+        let mut ebpf = object::load(timings).map_err(ProgramsError::Load)?;
+        let mut clock = Instant::now();
+        let log_forwarder = spawn_log_forwarder(&mut ebpf);
+        timings.object += lap(&mut clock);
+        let mut links = Vec::new();
+        let mut records = Vec::new();
+        let mut map_ids = Vec::new();
+        for (name, tracepoint) in SHARED {
+            let link = match (name, point) {
+                (contract::PROG_RAW_TRACEPOINT, AttachPoint::Tracepoint) => {
+                    attach_trace_event(&mut ebpf, contract::PROG_TRACEPOINT, timings)?;
+                    continue;
+                }
+                _ => attach_raw(&mut ebpf, name, tracepoint, timings)?,
+            };
+            let (fd, record, ids) = hold(link, name)?;
+            links.push(fd);
+            records.push(record);
+            map_ids.extend(ids);
+        }
+        map_ids.sort_unstable();
+        map_ids.dedup();
+        let mut maps = Vec::new();
+        for name in MAPS {
+            let map = ebpf.take_map(name).ok_or(ProgramsError::Contract(name))?;
+            maps.push((name, map));
+        }
+        Ok(Self {
+            maps,
+            links,
+            records,
+            map_ids,
+            loaded: Some(Loaded {
+                _ebpf: ebpf,
+                log_forwarder,
+            }),
+        })
+    }
+
+    /// The empty program alone at `point`: the floor any design pays, for the benchmark.
+    #[cfg(feature = "bench")]
+    pub fn empty(point: AttachPoint) -> Result<Self, ProgramsError> {
+        let mut timings = AttachTimings::default();
+        let mut ebpf = object::load(&mut timings).map_err(ProgramsError::Load)?;
+        let links = match point {
+            AttachPoint::RawTracepoint => {
+                let name = contract::PROG_EMPTY_RAW_TRACEPOINT;
+                let link = attach_raw(&mut ebpf, name, contract::TRACEPOINT_NAME, &mut timings)?;
+                vec![hold(link, name)?.0]
+            }
+            AttachPoint::Tracepoint => {
+                attach_trace_event(&mut ebpf, contract::PROG_EMPTY_TRACEPOINT, &mut timings)?;
+                Vec::new()
+            }
+        };
+        Ok(Self {
+            maps: Vec::new(),
+            links,
+            records: Vec::new(),
+            map_ids: Vec::new(),
+            loaded: Some(Loaded {
+                _ebpf: ebpf,
+                log_forwarder: None,
+            }),
+        })
+    }
+
+    /// Whether this process loaded the programs (rather than joining running ones).
+    pub fn loaded_here(&self) -> bool {
+        self.loaded.is_some()
+    }
+
+    /// The attached programs, as published.
+    pub fn records(&self) -> &[LinkRecord] {
+        &self.records
+    }
+
+    /// How many links this value holds open.
+    pub fn link_count(&self) -> usize {
+        self.links.len()
+    }
+
+    /// Kernel memory of every map the programs use, by name: what the kernel charges for it
+    /// (`memlock` in the descriptor's fdinfo), in bytes.
+    pub fn kernel_memory(&self) -> Vec<(String, u64)> {
+        self.map_ids
+            .iter()
+            .filter_map(|&id| {
+                let fd = by_id::map_by_id(id).ok()?;
+                let name = by_id::map_name(&fd).ok()?;
+                let path = format!("/proc/self/fdinfo/{}", fd.as_raw_fd());
+                let info = std::fs::read_to_string(path).ok()?;
+                let memlock = info.lines().find_map(|l| l.strip_prefix("memlock:"))?;
+                Some((name, memlock.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
+    pub fn map(&self, name: &'static str) -> Result<&Map, ProgramsError> {
+        self.maps
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, map)| map)
+            .ok_or(ProgramsError::Contract(name))
+    }
+
+    pub fn map_mut(&mut self, name: &'static str) -> Result<&mut Map, ProgramsError> {
+        self.maps
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+            .map(|(_, map)| map)
+            .ok_or(ProgramsError::Contract(name))
+    }
+}
+
+/// Every map of [`MAPS`] among `ids`, or nothing if one is missing.
+fn maps_by_id(ids: &[u32]) -> Option<Vec<(&'static str, Map)>> {
+    let mut maps = Vec::new();
+    for &id in ids {
+        let fd = by_id::map_by_id(id).ok()?;
+        let name = by_id::map_name(&fd).ok()?;
+        let Some(name) = MAPS.iter().find(|n| **n == name) else {
+            continue;
+        };
+        if maps.iter().all(|(n, _)| n != name) {
+            let data = MapData::from_fd(fd).ok()?;
+            maps.push((*name, Map::from_map_data(data).ok()?));
+        }
+    }
+    (maps.len() == MAPS.len()).then_some(maps)
+}
+
+/// Our own descriptor of an attached link, its record for the registry, and the IDs of the
+/// maps its program uses.
+fn hold(
+    link: FdLink,
+    name: &'static str,
+) -> Result<(OwnedFd, LinkRecord, Vec<u32>), ProgramsError> {
+    let err = |source| ProgramsError::Link { name, source };
+    let io = |e: aya::programs::links::LinkError| std::io::Error::other(e.to_string());
+    let info = link.info().map_err(io).map_err(err)?;
+    // A descriptor of our own, so every tracer holds links the same way; aya's closes here.
+    let fd = by_id::link_by_id(info.id()).map_err(err)?;
+    let prog = by_id::prog_by_id(info.program_id()).map_err(err)?;
+    let prog = by_id::prog_info(&prog).map_err(err)?;
+    let record = LinkRecord {
+        name: name.to_owned(),
+        link: info.id(),
+        prog: info.program_id(),
+        tag: prog.tag,
+    };
+    Ok((fd, record, prog.map_ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{ContainerSlot, Seen, Verdict, SYSCALL_SLOTS};
+    use std::mem::size_of;
+
+    /// The embedded object must carry every name the contract promises, with the sizes this
+    /// side reads. Parsing the ELF needs no privileges, so this runs everywhere.
+    #[test]
+    fn object_matches_the_contract() {
+        let mut obj = aya_obj::Object::parse(object::OBJECT).expect("embedded object parses");
+        for name in contract::ALL_PROGRAMS {
+            assert!(obj.programs.contains_key(name), "program {name} missing");
+        }
+        let slots = contract::CONTAINER_SLOTS;
+        // (name, key size, value size, entries)
+        let expected = [
+            (
+                contract::MAP_CONTAINERS,
+                4,
+                size_of::<ContainerSlot>(),
+                slots,
+            ),
+            (
+                contract::MAP_SEEN,
+                4,
+                size_of::<Seen>(),
+                slots * contract::ABI_COUNT,
+            ),
+            (contract::MAP_NODE, 4, 8, contract::NODE_SLOTS),
+            (contract::MAP_VERDICT, 4, size_of::<Verdict>(), 1),
+            (contract::MAP_TRACED, 8, 4, contract::TRACED_SLOTS),
+            (
+                contract::MAP_TRACED_GROUPS,
+                4,
+                4,
+                contract::TRACED_GROUP_SLOTS,
+            ),
+            (contract::MAP_INITS, 4, 4, slots),
+            (contract::MAP_CGROUPS, 8, 4, slots),
+            (contract::MAP_LOST, 4, 8, slots),
+            (contract::MAP_OUT_OF_RANGE, 4, 8, slots),
+        ];
+        for (name, key, value, entries) in expected {
+            let map = &obj.maps[name];
+            assert_eq!(map.key_size(), key, "{name} key");
+            assert_eq!(map.value_size() as usize, value, "{name} value");
+            assert_eq!(map.max_entries(), entries, "{name} entries");
+        }
+        for name in MAPS {
+            assert!(obj.maps.contains_key(name), "{name}");
+        }
+        // The same patching the loader does: fails if a global is missing or not u64s.
+        let markers = [0u8; 8 * contract::MARKER_COUNT];
+        let offsets = [0u8; 8 * 3];
+        let probe = [0u8; 8 * contract::ABI_PROBE_SLOTS];
+        let globals = [
+            (contract::GLOBAL_MARKERS, &markers[..]),
+            (contract::GLOBAL_PT_REGS_ARGS, &offsets[..]),
+            (contract::GLOBAL_ABI_PROBE, &probe[..]),
+        ]
+        .into_iter()
+        .map(|(name, bytes)| (name, (bytes, true)))
+        .collect();
+        obj.patch_map_data(globals)
+            .expect("globals present with u64 size");
+    }
+
+    #[test]
+    fn bitmap_is_a_power_of_two_byte_per_syscall() {
+        assert!(SYSCALL_SLOTS.is_power_of_two());
+        assert_eq!(size_of::<Seen>(), SYSCALL_SLOTS);
+    }
+
+    #[test]
+    fn map_names_fit_the_kernels_limit() {
+        // The kernel keeps 15 bytes of a name; a longer one would not be found by ID.
+        for name in MAPS {
+            assert!(name.len() <= 15, "{name}");
+        }
+        for (name, _) in SHARED {
+            assert!(name.len() <= 15, "{name}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The set read back: what a container's slot of the `SEEN` map (and its loss counters) holds,
+//! and the names it stands for.
+
+use aya::maps::{Array, PerCpuArray};
+
+use super::{
+    error::{map_err, ProgramsError},
+    programs::Programs,
+};
+use crate::{
+    contract::{self, ContainerSlot, Seen, SYSCALL_SLOTS},
+    profile::{
+        arch::{name_all, Arch},
+        Recorded,
+    },
+};
+
+/// What the container has done so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Syscall numbers seen at least once, ascending, per ABI (index `contract::ABI_*`).
+    pub syscalls: [Vec<u32>; contract::ABI_COUNT as usize],
+    /// Syscalls whose number did not fit the bitmap (counted, never recorded by name).
+    pub out_of_range: u64,
+    /// Tasks of the container that could not be followed (a full task map): their syscalls
+    /// are missing.
+    pub lost: u64,
+}
+
+impl Snapshot {
+    /// The recorded syscalls' names, ABI by ABI of `native`; numbers without a name are
+    /// reported (warning), never written.
+    pub fn names(&self, native: Arch) -> Recorded {
+        let mut recorded = Recorded {
+            arches: vec![native],
+            names: Vec::new(),
+        };
+        for (abi, numbers) in native.abis().into_iter().zip(&self.syscalls) {
+            let Some(arch) = abi.filter(|_| !numbers.is_empty()) else {
+                continue;
+            };
+            let (names, unknown) = name_all(arch, numbers);
+            if !unknown.is_empty() {
+                log::warn!(
+                    "syscall numbers {unknown:?} have no name on {}; they are left out of the \
+                     profile",
+                    arch.seccomp_name()
+                );
+            }
+            if !recorded.arches.contains(&arch) {
+                recorded.arches.push(arch);
+            }
+            recorded.names.extend(names);
+        }
+        self.warn_about_losses();
+        recorded
+    }
+
+    fn warn_about_losses(&self) {
+        if self.lost > 0 {
+            log::warn!(
+                "{} tasks of the container could not be followed (more than {} traced tasks on the node); \
+                 their syscalls may be missing from the profile",
+                self.lost,
+                contract::TRACED_SLOTS
+            );
+        }
+        if self.out_of_range > 0 {
+            log::warn!(
+                "{} syscalls had numbers outside every table (invalid numbers); they are left \
+                 out of the profile",
+                self.out_of_range
+            );
+        }
+    }
+}
+
+/// Whether slot `index`'s container runs its workload (its record window is open).
+pub fn window_open(programs: &Programs, index: u32) -> Result<bool, ProgramsError> {
+    let name = contract::MAP_CONTAINERS;
+    let containers: Array<_, ContainerSlot> =
+        Array::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let slot = containers.get(&index, 0).map_err(map_err(name))?;
+    Ok(slot.window == contract::WINDOW_OPEN)
+}
+
+/// What slot `index` of `programs` has recorded so far.
+pub fn read_slot(programs: &Programs, index: u32) -> Result<Snapshot, ProgramsError> {
+    let name = contract::MAP_SEEN;
+    let seen: Array<_, Seen> = Array::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let mut syscalls: [Vec<u32>; contract::ABI_COUNT as usize] = Default::default();
+    for (abi, numbers) in (0..contract::ABI_COUNT).zip(&mut syscalls) {
+        let table = seen
+            .get(&(index * contract::ABI_COUNT + abi), 0)
+            .map_err(map_err(name))?;
+        *numbers = (0..SYSCALL_SLOTS as u32)
+            .filter(|&nr| table.slots[nr as usize] != 0)
+            .collect();
+    }
+    Ok(Snapshot {
+        syscalls,
+        out_of_range: per_cpu_sum(programs, contract::MAP_OUT_OF_RANGE, index)?,
+        lost: per_cpu_sum(programs, contract::MAP_LOST, index)?,
+    })
+}
+
+/// The sum over CPUs of slot `index` of the per-CPU counter `name`.
+fn per_cpu_sum(programs: &Programs, name: &'static str, index: u32) -> Result<u64, ProgramsError> {
+    let counts: PerCpuArray<_, u64> =
+        PerCpuArray::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let per_cpu = counts.get(&index, 0).map_err(map_err(name))?;
+    Ok(per_cpu.iter().sum())
+}

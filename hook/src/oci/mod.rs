@@ -1,0 +1,130 @@
+//! The short-lived OCI hook (`-s`): everything here runs in the hook's process, before the
+//! container starts (and again at poststop). At prestart (or createRuntime) it parses the
+//! [`annotation`], checks the [`baseline`] and the output path, forks the
+//! [`tracer`], and returns once it is attached: the container starts only
+//! then. At poststop it collects the tracer's [`outcome`].
+
+use std::{
+    os::fd::AsRawFd,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use log::LevelFilter;
+use oci_spec::runtime::{ContainerState, State};
+
+pub mod annotation;
+pub mod baseline;
+
+use annotation::{AnnotationError, ANNOTATION};
+use baseline::BaselineError;
+
+use crate::{
+    ebpf::container::{Container, ContainerError},
+    node::{
+        outcome::{self, Outcome, OutcomeError},
+        RUN_DIR,
+    },
+    profile::{
+        allowed::{AllowedDirError, AllowedDirs},
+        write::{Output, OutputError},
+    },
+    sys::detach::{self, DetachError},
+    tracer::{self, Job},
+};
+
+/// The hook's arguments (from the hooks.d JSON).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub timeout: Duration,
+    pub errno: u32,
+    pub log_level: Option<LevelFilter>,
+    pub allowed_output_dirs: Vec<PathBuf>,
+    pub allowed_input_dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("the container has no {ANNOTATION} annotation; install the hook with the hooks.d JSON, which runs it only when the annotation is set")]
+    NoAnnotation,
+    #[error("the OCI state has no valid pid ({0:?})")]
+    NoPid(Option<i32>),
+    #[error("container {id}: {reason}")]
+    NotWritten { id: String, reason: String },
+    #[error(transparent)]
+    Annotation(#[from] AnnotationError),
+    #[error(transparent)]
+    Container(#[from] ContainerError),
+    #[error(transparent)]
+    AllowedDir(#[from] AllowedDirError),
+    #[error("unusable if: baseline")]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Tracer(#[from] DetachError),
+    #[error(transparent)]
+    Outcome(#[from] OutcomeError),
+}
+
+/// Acts on `state` for the stage it describes.
+pub fn run(state: &State, options: &Options) -> Result<(), HookError> {
+    match state.status() {
+        ContainerState::Stopped => poststop(state, options),
+        _ => prestart(state, options),
+    }
+}
+
+fn prestart(state: &State, options: &Options) -> Result<(), HookError> {
+    let job = check(state, options)?;
+    // The output directory stays open in the tracer: the write goes where the check looked.
+    let keep = job.output.dir_fd().as_raw_fd();
+    let tracer = detach::spawn(&[keep], move |ready| tracer::run(job, ready))?;
+    tracer.wait_attached(options.timeout)?;
+    Ok(())
+}
+
+/// Everything that can be wrong is refused here, before the container runs.
+fn check(state: &State, options: &Options) -> Result<Job, HookError> {
+    let value = state
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION))
+        .ok_or(HookError::NoAnnotation)?;
+    let request = annotation::parse(value)?;
+    let pid = state
+        .pid()
+        .filter(|&pid| pid > 0)
+        .ok_or(HookError::NoPid(*state.pid()))?;
+    // Whatever PID namespace it shares (a pod's, the host's): the container is its init's
+    // tasks, followed from the filter install (see `contract::MAP_TRACED`).
+    let container = Container::of_runtime(pid, state.bundle())?;
+    let inputs = AllowedDirs::resolve("--allowed-input-dir", &options.allowed_input_dirs)?;
+    let baseline = request
+        .input
+        .as_deref()
+        .map(|path| baseline::read(path, &inputs))
+        .transpose()?;
+    let outputs = AllowedDirs::resolve("--allowed-output-dir", &options.allowed_output_dirs)?;
+    let output = Output::open(&request.output, &outputs)?;
+    Ok(Job {
+        id: state.id().clone(),
+        container,
+        output,
+        baseline,
+        errno: options.errno,
+        log_level: options.log_level,
+    })
+}
+
+/// Succeeds only when this run's profile was written; otherwise the tracer's own reason, which
+/// the runtime logs (podman: its log and syslog).
+fn poststop(state: &State, options: &Options) -> Result<(), HookError> {
+    match outcome::collect(Path::new(RUN_DIR), state.id(), options.timeout)? {
+        Outcome::Written(_) => Ok(()),
+        Outcome::Failed(reason) => Err(HookError::NotWritten {
+            id: state.id().clone(),
+            reason,
+        }),
+    }
+}

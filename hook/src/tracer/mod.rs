@@ -1,0 +1,158 @@
+//! The detached tracer's whole life: attach the recorder for one container, tell the hook,
+//! wait for the container's init to exit, write the profile, hand the outcome to poststop.
+//! It outlives the hook that forked it, so it reports to syslog.
+
+use std::{path::Path, time::Instant};
+
+use log::LevelFilter;
+use serde_json::Value;
+
+use crate::{
+    ebpf::{
+        container::Container,
+        programs::AttachPoint,
+        recorder::{Recorder, RecorderError},
+        slot::Window,
+    },
+    node::{
+        label::Label,
+        outcome::{Claim, Outcome, OutcomeError},
+        RUN_DIR,
+    },
+    profile::{
+        arch::Arch,
+        write::{Output, OutputError},
+        Recipe,
+    },
+    sys::{detach::Ready, errors::one_line, logging, watch::Watch},
+};
+
+/// Everything the tracer needs, checked by the hook before the container may start.
+pub struct Job {
+    pub id: String,
+    pub container: Container,
+    pub output: Output,
+    pub baseline: Option<Value>,
+    pub errno: u32,
+    pub log_level: Option<LevelFilter>,
+}
+
+impl Job {
+    /// How this container's recording becomes its profile.
+    fn recipe(&self) -> Recipe {
+        Recipe {
+            errno: self.errno,
+            baseline: self.baseline.clone(),
+            runtime_floor: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TracerError {
+    #[error("cannot start the tracer's async runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    Claim(#[from] OutcomeError),
+    #[error("cannot watch the container's process {pid}")]
+    Watch {
+        pid: i32,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot attach the eBPF recorder")]
+    Attach(#[source] RecorderError),
+    #[error("cannot read what the eBPF recorder saw")]
+    Read(#[source] RecorderError),
+    #[error(
+        "the container exited before its workload started (no seccomp filter install or \
+         execve seen); no profile written, {0} left as it was"
+    )]
+    NoWorkload(std::path::PathBuf),
+    #[error(transparent)]
+    Write(#[from] OutputError),
+}
+
+/// Runs in the forked tracer; the return value is its exit status.
+pub fn run(job: Job, ready: Ready) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            ready.failed(&one_line(&TracerError::Runtime(e)));
+            return 1;
+        }
+    };
+    runtime.block_on(async move {
+        let (watch, recorder, claim) = match attach(&job) {
+            Ok(attached) => attached,
+            Err(e) => {
+                ready.failed(&one_line(&e));
+                return 1;
+            }
+        };
+        ready.attached();
+        logging::to_syslog(job.log_level);
+        log::info!(
+            "tracing container {} (PID {}, cgroup {:?}) into {}",
+            job.id,
+            job.container.init,
+            job.container.cgroup,
+            job.output.path().display()
+        );
+        if let Err(e) = watch.exited().await {
+            log::error!("container {}: waiting for its exit failed: {e}", job.id);
+        }
+        let exited = Instant::now();
+        let outcome = match write_profile(&job, &recorder) {
+            Ok(summary) => {
+                let delay = exited.elapsed().as_micros();
+                Outcome::Written(format!("{summary}, {delay} us after the container exited"))
+            }
+            Err(e) => Outcome::Failed(one_line(&e)),
+        };
+        match &outcome {
+            Outcome::Written(summary) => log::info!("container {}: {summary}", job.id),
+            Outcome::Failed(reason) => log::error!("container {}: {reason}", job.id),
+        }
+        let status = i32::from(matches!(outcome, Outcome::Failed(_)));
+        claim.finish(&outcome);
+        status
+    })
+}
+
+fn attach(job: &Job) -> Result<(Watch, Recorder, Claim), TracerError> {
+    // Claimed first: once the hook returns, poststop must find it.
+    let claim = Claim::new(Path::new(RUN_DIR), &job.id)?;
+    let pid = job.container.init as i32;
+    let watch = Watch::pid(pid).map_err(|source| TracerError::Watch { pid, source })?;
+    let label = Label {
+        id: job.id.clone(),
+        output: job.output.path().display().to_string(),
+        recipe: job.recipe(),
+    };
+    let recorder = Recorder::attach(
+        &job.container,
+        Window::Workload,
+        AttachPoint::RawTracepoint,
+        &label,
+    )
+    .map_err(TracerError::Attach)?;
+    Ok((watch, recorder, claim))
+}
+
+/// Writes the profile; returns a one-line summary.
+fn write_profile(job: &Job, recorder: &Recorder) -> Result<String, TracerError> {
+    let path = job.output.path();
+    if !recorder.window_opened().map_err(TracerError::Read)? {
+        return Err(TracerError::NoWorkload(path.to_owned()));
+    }
+    let snapshot = recorder.snapshot().map_err(TracerError::Read)?;
+    let recorded = snapshot.names(Arch::NATIVE);
+    let count = recorded.names.len();
+    let profile = job.recipe().build(&recorded);
+    job.output.write(&profile.to_bytes())?;
+    Ok(format!("wrote {} ({count} syscalls seen)", path.display()))
+}

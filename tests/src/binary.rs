@@ -1,0 +1,80 @@
+//! The hook binaries under test, and what they tell of the node: `status`, and which running
+//! processes are their tracers.
+
+use std::path::{Path, PathBuf};
+
+use crate::{assert_success, child::Finish, gate::gate, paths};
+
+/// The hook binary under test: `$OSBH_BIN`, else the workspace's debug build.
+pub fn hook_binary() -> PathBuf {
+    let path = std::env::var_os("OSBH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| debug_artifact("oci-seccomp-bpf-hook"));
+    assert!(
+        path.is_file(),
+        "{} does not exist: run `cargo xtask test` (or `cargo build -p hook` first), or set OSBH_BIN",
+        path.display()
+    );
+    path
+}
+
+/// The second hook binary `cargo xtask test` builds, with another eBPF object (see
+/// `xtask/src/skew.rs`); `None` (after [`gate`]'s rule: fail under CI, else say why) when it
+/// was not built.
+pub fn skewed_binary() -> Option<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = paths::skewed_binary(&paths::target_dir(&workspace));
+    let missing = (!path.is_file())
+        .then(|| format!("{} was not built (run `cargo xtask test`)", path.display()));
+    gate(missing).then_some(path)
+}
+
+/// `oci-seccomp-bpf-hook status --json` of `binary`, parsed.
+pub fn status_of(binary: &Path) -> serde_json::Value {
+    let out = std::process::Command::new(binary)
+        .args(["status", "--json"])
+        .finish("the hook binary");
+    assert_success("status --json", &out);
+    serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
+}
+
+/// The containers `status` lists for every object, as (object, container) JSON pairs.
+pub fn traced_containers(binary: &Path) -> Vec<(String, serde_json::Value)> {
+    let status = status_of(binary);
+    let mut all = Vec::new();
+    for object in status["objects"].as_array().into_iter().flatten() {
+        let key = object["object"].as_str().unwrap_or_default().to_owned();
+        for container in object["containers"].as_array().into_iter().flatten() {
+            all.push((key.clone(), container.clone()));
+        }
+    }
+    all
+}
+
+/// `relative` under the workspace's debug build directory (honours `CARGO_TARGET_DIR`).
+pub fn debug_artifact(relative: &str) -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    paths::target_dir(&workspace).join("debug").join(relative)
+}
+
+/// PIDs of running processes whose executable is the hook binary under test (tracers).
+pub fn hook_processes() -> Vec<i32> {
+    let hook = hook_binary().canonicalize().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == hook))
+        .collect()
+}
+
+/// The tracer holding `dir` open (the output directory of one container's profile).
+pub fn tracer_writing_into(dir: &Path) -> Option<i32> {
+    let dir = dir.canonicalize().ok()?;
+    hook_processes().into_iter().find(|pid| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == dir))
+    })
+}
