@@ -13,6 +13,8 @@
 #![allow(internal_features)]
 #![no_main]
 
+mod caps;
+
 use aya_ebpf::{
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
@@ -32,7 +34,7 @@ use hook_common::{
     MARKER_COUNT, MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, NODE_EPOCH,
     NODE_GROUPS, NODE_SLOTS, OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64, PROBE_BTF_X86_64,
     PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER,
-    SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, WINDOW_OPEN,
+    SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, TRACED_SLOT_MASK, WINDOW_OPEN,
 };
 
 /// Syscall numbers that may open a task's window (`contract::MARKER_*`); `u64::MAX` never
@@ -140,10 +142,11 @@ pub fn empty_tp(_ctx: TracePointContext) -> i32 {
 /// they are created in. Runs in the parent: TP_PROTO(parent, child).
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn task_fork(ctx: RawTracePointContext) -> i32 {
-    if let Some(slot) = uncached_membership(current_task()) {
+    // The whole value: a child of a started task has started too.
+    if let Some(value) = uncached_value(current_task()) {
         let child: u64 = ctx.arg(1);
-        if TRACED.insert(child, slot, 0).is_err() {
-            count_lost(slot);
+        if TRACED.insert(child, value, 0).is_err() {
+            count_lost(value & TRACED_SLOT_MASK);
         }
     }
     0
@@ -371,9 +374,16 @@ fn membership(identity: u64) -> (Option<u32>, u64) {
 /// The answer the memo keeps: the slot of `task`'s container, or of its whole process.
 #[inline(always)]
 fn uncached_membership(task: u64) -> Option<u32> {
+    uncached_value(task).map(|value| value & TRACED_SLOT_MASK)
+}
+
+/// `task`'s [`TRACED`] value (slot and `contract::TRACED_STARTED`), else its whole process's
+/// slot.
+#[inline(always)]
+fn uncached_value(task: u64) -> Option<u32> {
     // SAFETY: the value is copied at once, before a concurrent delete could free it.
-    if let Some(slot) = unsafe { TRACED.get(task) } {
-        return Some(*slot);
+    if let Some(value) = unsafe { TRACED.get(task) } {
+        return Some(*value);
     }
     // Only once some process was marked whole (TSYNC, `record`): one more helper.
     let groups = NODE.get(NODE_GROUPS).copied().unwrap_or(0);

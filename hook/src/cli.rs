@@ -77,8 +77,9 @@ const HOOK_HELP: &str = "\
 As an OCI hook, installed for the prestart and poststop stages with
   \"args\": [\"oci-seccomp-bpf-hook\", \"-s\"]
 it traces every container started with the annotation
-  io.containers.trace-syscall=of:/ABSOLUTE/output.json[;if:/ABSOLUTE/baseline.json]
-and writes the profile when the container's init exits. Example:
+  io.containers.trace-syscall=of:/ABSOLUTE/output.json[;if:/ABSOLUTE/baseline.json][;caps:/ABSOLUTE/caps.json]
+and writes the profile (and with caps:, the capability report) when the container's init
+exits. Example:
   podman run --annotation io.containers.trace-syscall=of:/tmp/ls.json alpine ls /
   podman run --security-opt seccomp=/tmp/ls.json alpine ls /
 
@@ -111,6 +112,33 @@ pub enum Command {
     Merge(MergeArgs),
     /// Rewrite a profile in another format (a Kubernetes SeccompProfile resource)
     Convert(ConvertArgs),
+    /// Decode a capability mask, show a process's capability sets, or what a traced container
+    /// has used of its capabilities so far
+    #[command(after_help = CAPS_HELP)]
+    Caps(CapsArgs),
+}
+
+const CAPS_HELP: &str = "\
+Examples:
+  oci-seccomp-bpf-hook caps 00000000a80425fb         (as capsh --decode, one line each)
+  oci-seccomp-bpf-hook caps --pid 1234               (the five sets of process 1234)
+  oci-seccomp-bpf-hook caps --container 3f2a         (a traced container: held, used, droppable)";
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct CapsArgs {
+    /// A capability mask in hex, as /proc/PID/status and `capsh --decode` show it
+    #[arg(value_name = "HEX")]
+    pub mask: Option<String>,
+
+    /// Show the capability sets of process PID
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+
+    /// Show what a traced container holds, has used so far and could drop (its ID, or a unique
+    /// beginning of it)
+    #[arg(long, value_name = "ID")]
+    pub container: Option<String>,
 }
 
 const DIFF_HELP: &str = "\
@@ -147,6 +175,10 @@ pub struct SnapshotArgs {
     /// Write to FILE (atomically) instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Also write its capability report so far to FILE (JSON)
+    #[arg(long, value_name = "FILE")]
+    pub caps: Option<PathBuf>,
 
     #[command(flatten)]
     pub format: FormatArgs,
@@ -229,6 +261,11 @@ pub struct RecordArgs {
 
     #[command(flatten)]
     pub format: FormatArgs,
+
+    /// Also write the capability report to FILE: the capabilities the command needed, those
+    /// it tried without, and the flags to run it with exactly those (JSON)
+    #[arg(long, value_name = "FILE")]
+    pub caps: Option<PathBuf>,
 
     /// Kernel hook to record from; both see every syscall
     #[arg(long, value_enum, default_value_t = AttachPoint::RawTracepoint)]

@@ -12,6 +12,7 @@
 //! | [`ebpf`] | the embedded object loaded or joined by ID, a container's slot in the shared maps, the set read back | every life that records |
 //! | [`node`] | the node's files in `/run`: the registry of shared programs, slot labels, outcome files | every life |
 //! | [`profile`] | syscall names per architecture, the recipe, the profile merged with its baseline, validated, read and written | every life |
+//! | [`caps`] | capability names and sets, executed files' capabilities, the capability report | every life that records, and `caps` |
 //! | [`sys`] | fork, detach, pidfd watch, logging, one-line errors | every life |
 //!
 //! [`contract`] is the kernel/userspace contract, the same crate the eBPF program compiles;
@@ -21,6 +22,7 @@
 /// crate (written once, in `hook-ebpf/common`).
 pub use hook_common as contract;
 
+pub mod caps;
 pub mod cli;
 pub mod ebpf;
 pub mod node;

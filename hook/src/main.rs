@@ -19,6 +19,7 @@ fn main() {
         Some(cli::Command::Diff(args)) => cmd::profiles::diff(&args),
         Some(cli::Command::Merge(args)) => cmd::profiles::merge(&args),
         Some(cli::Command::Convert(args)) => cmd::profiles::convert(&args),
+        Some(cli::Command::Caps(args)) => cmd::status::caps(&args),
         None if cli.start => cmd::oci::run(oci::Options {
             timeout: cli.timeout,
             errno: cli.errno,

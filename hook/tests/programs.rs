@@ -4,6 +4,7 @@
 
 use hook::{
     ebpf::{
+        caps::CapWatch,
         programs::{AttachPoint, Programs},
         timings::AttachTimings,
     },
@@ -33,14 +34,20 @@ fn ids_are_trusted_only_while_they_name_our_programs() {
         return;
     };
     let records = programs.records().to_vec();
-    assert_eq!(records.len(), 3, "{records:?}");
-    let joined = Programs::join(&records).expect("the records as published are trusted");
-    assert_eq!(joined.link_count(), 3);
+    // The shared three, then task_exec and a capability program where the kernel has one.
+    let expected = match programs.caps() {
+        CapWatch::Unavailable(_) => 3,
+        _ => 5,
+    };
+    assert_eq!(records.len(), expected, "{records:?}");
+    let joined = Programs::join(&records, None).expect("the records as published are trusted");
+    assert_eq!(joined.link_count(), expected);
+    assert_eq!(joined.caps(), programs.caps());
 
     let altered = |change: &dyn Fn(&mut Vec<LinkRecord>)| {
         let mut records = records.clone();
         change(&mut records);
-        Programs::join(&records).is_some()
+        Programs::join(&records, None).is_some()
     };
     assert!(!altered(&|r| r[2].tag ^= 1), "a different tag was trusted");
     assert!(
@@ -60,11 +67,17 @@ fn ids_are_trusted_only_while_they_name_our_programs() {
         "a missing link was trusted"
     );
     assert!(!altered(&|r| r.truncate(2)), "a partial list was trusted");
+    if expected == 5 {
+        assert!(
+            !altered(&|r| r.truncate(4)),
+            "task_exec without a capability program"
+        );
+    }
 
     // Once the last holder is gone, the IDs name nothing.
     drop((joined, programs));
     assert!(
-        Programs::join(&records).is_none(),
+        Programs::join(&records, None).is_none(),
         "detached programs were joined"
     );
 }

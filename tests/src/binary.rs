@@ -18,6 +18,14 @@ pub fn hook_binary() -> PathBuf {
     path
 }
 
+/// The hook binary under test run with `args` (stdin empty), within the child deadline.
+pub fn run_hook(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(hook_binary())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .finish("the hook binary")
+}
+
 /// The second hook binary `cargo xtask test` builds, with another eBPF object (see
 /// `xtask/src/skew.rs`); `None` (after [`gate`]'s rule: fail under CI, else say why) when it
 /// was not built.

@@ -54,6 +54,9 @@ pub struct Podman {
     dir: TempDir,
     rootfs: PathBuf,
     runtime: Runtime,
+    /// Containers run on an overlay of the rootfs (`--rootfs DIR:O`): writes go to a fresh
+    /// upper layer each run, copied up by overlayfs.
+    overlay: bool,
 }
 
 impl Podman {
@@ -113,7 +116,14 @@ impl Podman {
             dir,
             rootfs,
             runtime,
+            overlay: false,
         }
+    }
+
+    /// The same engine, its containers on an overlay of the rootfs (see `overlay`).
+    pub fn on_overlay(mut self) -> Self {
+        self.overlay = true;
+        self
     }
 
     /// Adds a hooks.d entry `name` (another runtime hook, e.g. a CDI/GPU one).
@@ -173,7 +183,10 @@ impl Podman {
             .args(cgroups)
             .args(extra)
             .arg("--rootfs")
-            .arg(&self.rootfs)
+            .arg(match self.overlay {
+                true => format!("{}:O", self.rootfs.display()).into(),
+                false => self.rootfs.clone().into_os_string(),
+            })
             .args(cmd)
             .finish("podman")
     }

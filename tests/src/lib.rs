@@ -26,8 +26,8 @@ pub mod syslog;
 pub mod wait;
 
 pub use binary::{
-    debug_artifact, hook_binary, hook_processes, skewed_binary, status_of, traced_containers,
-    tracer_writing_into,
+    debug_artifact, hook_binary, hook_processes, run_hook, skewed_binary, status_of,
+    traced_containers, tracer_writing_into,
 };
 pub use gate::{gate, in_ci, privileged, privileged_with, ready, this_test, which};
 pub use kernel::{kernel_released_within, our_loaded_programs, ours_in_the_kernel, syscall_number};

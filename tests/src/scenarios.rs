@@ -189,11 +189,13 @@ pub fn bad_annotations(engine: &dyn Engine) {
     let o = out.display();
     let cases = [
         ("of:relative.json".to_owned(), "not absolute"),
-        (format!("xf:{o}"), "neither"),
+        (format!("xf:{o}"), "starts with none of"),
         (format!("of:{o};of:{o}"), "given twice"),
         (format!("if:{}", not_json.display()), "missing"),
         ("of:".to_owned(), "empty path"),
-        (format!("of:{o};if:/a;if:/b"), "more than one ';'"),
+        (format!("of:{o};if:/a;if:/b"), "given twice"),
+        (format!("of:{o};if:/a;caps:/c;if:/b"), "more than two ';'"),
+        ("of:/a.json;caps:relative.json".to_owned(), "not absolute"),
         (
             format!("of:{o};if:/nonexistent/base.json"),
             "unusable if: baseline: cannot read the profile",

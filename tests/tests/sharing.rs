@@ -188,11 +188,10 @@ fn two_builds_with_different_objects_trace_side_by_side() {
             .as_array()
             .is_some_and(|c| !c.is_empty())
         {
-            assert_eq!(
-                object["programs"].as_array().map(Vec::len),
-                Some(3),
-                "{object}"
-            );
+            // The shared three, and task_exec with a capability program where the kernel
+            // has one.
+            let programs = object["programs"].as_array().map(Vec::len);
+            assert!(matches!(programs, Some(3 | 5)), "{object}");
         }
     }
     stop.create();

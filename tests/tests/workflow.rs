@@ -2,12 +2,7 @@
 //! running container, diff and merge profiles, hand them to Kubernetes as SeccompProfile
 //! resources. Real podman and runc, the real binary.
 
-use e2e::child::Finish;
-use std::{
-    path::PathBuf,
-    process::{Command, Output},
-    time::Duration,
-};
+use std::{path::PathBuf, process::Output, time::Duration};
 
 use e2e::{
     engine::{Engine, Podman},
@@ -20,12 +15,6 @@ fn podman() -> Option<Podman> {
 }
 
 /// The hook binary with `args`, to its end.
-fn hook(args: &[&str]) -> Output {
-    Command::new(e2e::hook_binary())
-        .args(args)
-        .finish("the hook binary")
-}
-
 fn nr(name: &str) -> String {
     e2e::syscall_number(name).to_string()
 }
@@ -59,7 +48,7 @@ fn a_snapshot_has_the_first_phase_and_runs_it_while_recording_goes_on() {
         .expect("the container's ID");
         let prefix = &id[..12];
         let snapshot = e2e::poll_until(Duration::from_secs(10), || {
-            let out = hook(&["snapshot", prefix, "-o", snap.to_str()?]);
+            let out = e2e::run_hook(&["snapshot", prefix, "-o", snap.to_str()?]);
             (out.status.success() && e2e::names(&snap).iter().any(|n| n == first)).then_some(())
         });
         assert!(snapshot.is_some(), "no snapshot with {first} appeared");
@@ -85,7 +74,7 @@ fn a_snapshot_has_the_first_phase_and_runs_it_while_recording_goes_on() {
     assert!(lines.contains(&format!("{} 0 0", nr(first))), "{lines}");
     assert!(lines.contains(&format!("{} -1 38", nr(second))), "{lines}");
 
-    let missing = hook(&["snapshot", "no-such-container"]);
+    let missing = e2e::run_hook(&["snapshot", "no-such-container"]);
     assert_eq!(missing.status.code(), Some(2));
     assert_eq!(stderr(&missing).lines().count(), 1, "{}", stderr(&missing));
 }
@@ -103,13 +92,13 @@ fn diff_shows_what_ls_l_needs_beyond_ls() {
         let profile = dir.path().join(name);
         let mut args = vec!["record", "-o", profile.to_str().unwrap(), "--"];
         args.extend_from_slice(cmd);
-        e2e::assert_success(&format!("record {cmd:?}"), &hook(&args));
+        e2e::assert_success(&format!("record {cmd:?}"), &e2e::run_hook(&args));
         profile
     };
     let ls = record("ls.json", &["ls", "/"]);
     let ls_l = record("ls-l.json", &["ls", "-l", "/"]);
     let (a, b) = (ls.to_str().unwrap(), ls_l.to_str().unwrap());
-    let out = hook(&["diff", a, b, "--json"]);
+    let out = e2e::run_hook(&["diff", a, b, "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let diff: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let native = &diff["architectures"][e2e::engine::native_scmp_arch()];
@@ -130,15 +119,15 @@ fn diff_shows_what_ls_l_needs_beyond_ls() {
         native["only_a"].as_array().is_some_and(Vec::is_empty),
         "{diff}"
     );
-    let text = hook(&["diff", a, b]);
+    let text = e2e::run_hook(&["diff", a, b]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("allowed only in"));
 
-    let same = hook(&["diff", a, a]);
+    let same = e2e::run_hook(&["diff", a, a]);
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
 
     let not_a_profile = dir.path().join("not-a-profile.json");
     std::fs::write(&not_a_profile, "{\"hello\": 1}").unwrap();
-    let bad = hook(&["diff", a, not_a_profile.to_str().unwrap()]);
+    let bad = e2e::run_hook(&["diff", a, not_a_profile.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(stderr(&bad).lines().count(), 1, "{}", stderr(&bad));
     assert!(
@@ -171,7 +160,7 @@ fn a_merge_of_three_recordings_runs_all_three_and_keeps_a_blocking_rule() {
     let mut args = vec!["merge", "-o", merged.to_str().unwrap()];
     args.extend(recorded.iter().map(|p| p.to_str().unwrap()));
     args.push(baseline.to_str().unwrap());
-    let out = hook(&args);
+    let out = e2e::run_hook(&args);
     e2e::assert_success("merge", &out);
 
     let all: Vec<String> = own.iter().map(|s| nr(s)).collect();
@@ -197,7 +186,7 @@ fn a_merge_of_three_recordings_runs_all_three_and_keeps_a_blocking_rule() {
 
     // A recording that allows mkdir conflicts with the baseline that blocks it.
     let allows_mkdir = scenarios::trace(&p, "mkdir.json", None, &["mkdir", "/tmp/made"]);
-    let conflict = hook(&[
+    let conflict = e2e::run_hook(&[
         "merge",
         "-o",
         p.scratch_path("conflict.json").to_str().unwrap(),
@@ -238,7 +227,7 @@ fn profiles_become_seccompprofile_resources() {
         return;
     };
     let ls = scenarios::trace(&p, "ls.json", None, &["ls", "/"]);
-    let out = hook(&[
+    let out = e2e::run_hook(&[
         "convert",
         "--format",
         "spo",
@@ -257,7 +246,7 @@ fn profiles_become_seccompprofile_resources() {
         .any(|n| n == "getdents64"));
 
     let yaml = p.scratch_path("true.yaml");
-    let out = hook(&[
+    let out = e2e::run_hook(&[
         "record",
         "--format",
         "spo",
@@ -269,7 +258,7 @@ fn profiles_become_seccompprofile_resources() {
     e2e::assert_success("record --format spo", &out);
     check_resource(&std::fs::read_to_string(&yaml).unwrap(), "true");
 
-    let bad = hook(&[
+    let bad = e2e::run_hook(&[
         "convert",
         "--format",
         "spo",

@@ -54,6 +54,9 @@ pub fn for_tests() -> Vec<Need> {
         Need::tool("setpriv", "util-linux"),
         Need::tool("flock", "util-linux"),
         Need::tool("capsh", "libcap2-bin"),
+        Need::tool("setcap", "libcap2-bin"),
+        // The capability tests' memory-mapping workload.
+        Need::tool("python3", "python3"),
         Need::tool("gcc", "gcc"),
         Need::tool("tar", "tar"),
     ];

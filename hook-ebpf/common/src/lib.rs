@@ -21,13 +21,16 @@ pub const PROG_EMPTY_RAW_TRACEPOINT: &str = "empty_raw";
 pub const PROG_EMPTY_TRACEPOINT: &str = "empty_tp";
 
 /// Every program in the object, for checks that all of them are there (or all gone).
-pub const ALL_PROGRAMS: [&str; 6] = [
+pub const ALL_PROGRAMS: [&str; 9] = [
     PROG_RAW_TRACEPOINT,
     PROG_TRACEPOINT,
     PROG_EMPTY_RAW_TRACEPOINT,
     PROG_EMPTY_TRACEPOINT,
     PROG_TASK_EXIT,
     PROG_TASK_FORK,
+    PROG_TASK_EXEC,
+    PROG_CAP_TRACEPOINT,
+    PROG_CAP_FEXIT,
 ];
 
 /// Raw tracepoint program on `sched_process_exit`: forgets the task, moves [`NODE_EPOCH`].
@@ -37,6 +40,111 @@ pub const EXIT_TRACEPOINT_NAME: &str = "sched_process_exit";
 /// [`MAP_TRACED`].
 pub const PROG_TASK_FORK: &str = "task_fork";
 pub const FORK_TRACEPOINT_NAME: &str = "sched_process_fork";
+/// Raw tracepoint program on `sched_process_exec`: a member's successful execve starts its
+/// workload ([`TRACED_STARTED`]), and the executed file's name is kept ([`MAP_EXECS`]).
+/// Attached with a capability program only: nothing else needs it.
+pub const PROG_TASK_EXEC: &str = "task_exec";
+pub const EXEC_TRACEPOINT_NAME: &str = "sched_process_exec";
+
+/// How capability checks are seen, in the order they are tried: the raw tracepoint
+/// `capability:cap_capable` (Linux 6.14+; no audit option), else fexit on `security_capable`
+/// (BPF trampolines; has the options). Either writes [`MAP_CAPS`].
+pub const PROG_CAP_TRACEPOINT: &str = "cap_capable";
+pub const CAP_TRACEPOINT_NAME: &str = "cap_capable";
+pub const PROG_CAP_FEXIT: &str = "cap_fexit";
+pub const CAP_FEXIT_FUNCTION: &str = "security_capable";
+/// `CAP_OPT_NOAUDIT` of `security_capable`'s options (include/linux/security.h).
+pub const CAP_OPT_NOAUDIT: u64 = 1 << 1;
+
+/// Array map of [`CapsSeen`], one per container slot.
+pub const MAP_CAPS: &str = "CAPS";
+/// Capability numbers recorded (the kernel has 41, `CAP_LAST_CAP` 40); a higher one is ignored.
+pub const CAP_SLOTS: usize = 64;
+
+/// What a container's started tasks were checked for, one byte per capability number, each
+/// set once (as in [`Seen`]): a check counts only for a task whose workload started
+/// ([`TRACED_STARTED`]), under its own credentials (`cred == task->real_cred`), against the
+/// container's own user namespace (target and the credentials' namespace both
+/// [`ContainerSlot::user_ns`]).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CapsSeen {
+    /// Granted (and not quiet).
+    pub granted: [u8; CAP_SLOTS],
+    /// Denied (and not quiet): the workload ran without it.
+    pub denied: [u8; CAP_SLOTS],
+    /// `CAP_OPT_NOAUDIT` checks, whatever their verdict (fexit only: the tracepoint has no
+    /// options).
+    pub quiet: [u8; CAP_SLOTS],
+}
+
+// SAFETY: `repr(C)` bytes with no padding; every byte pattern is a valid value.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for CapsSeen {}
+
+/// Array map of one [`CapCalibration`]: how to tell the kernel's quiet overcommit check
+/// (`cap_vm_enough_memory` asks for CAP_SYS_ADMIN with NOAUDIT on every writable private
+/// mapping, straight into `cap_capable`) from a real CAP_SYS_ADMIN check on the tracepoint,
+/// which carries no options. The loading tracer makes one check of each kind itself; the
+/// stacks first differ at depth `depth`, where the quiet one returns into `quiet_ip`.
+pub const MAP_CAP_CALIBRATION: &str = "CAP_CAL";
+pub const CAP_STACK_DEPTH: usize = 8;
+pub const CAP_SETUID: u64 = 7;
+pub const CAP_SYS_ADMIN: u64 = 21;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CapCalibration {
+    /// The calibrating thread (host TID), 0 outside calibration: its checks are not recorded
+    /// but their stacks kept below.
+    pub tid: u64,
+    /// The stack of its CAP_SETUID check (`setuid(getuid())`, through `security_capable`).
+    pub normal: [u64; CAP_STACK_DEPTH],
+    /// The stack of its quiet CAP_SYS_ADMIN check (a writable private mapping).
+    pub quiet: [u64; CAP_STACK_DEPTH],
+    /// Set by userspace from the two stacks; `quiet_ip` 0 means "cannot tell".
+    pub depth: u64,
+    pub quiet_ip: u64,
+}
+
+// SAFETY: `repr(C)` of `u64`s only, no padding; every byte pattern is a valid value.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for CapCalibration {}
+
+/// Hash map of [`ExecKey`] -> 1: the files the started tasks of each container executed
+/// (the name given to execve), so userspace can read their file capabilities. Not
+/// preallocated: it costs memory only for the names it holds.
+pub const MAP_EXECS: &str = "EXECS";
+pub const EXEC_SLOTS: u32 = 4096;
+pub const EXEC_PATH_LEN: usize = 252;
+pub const BPF_F_NO_PREALLOC: u32 = 1;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ExecKey {
+    pub slot: u32,
+    /// NUL-terminated (and NUL-padded): the whole key is hashed.
+    pub path: [u8; EXEC_PATH_LEN],
+}
+
+// SAFETY: `repr(C)` of a u32 and bytes, no padding; every byte pattern is a valid value.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for ExecKey {}
+
+/// Read-only global `[u64; OFFSET_SLOTS]`: byte offsets of kernel struct fields, read by
+/// userspace from the kernel's BTF when the capability programs load; [`OFFSET_FOUND`] is 0
+/// when they could not be read, and then no check is recorded.
+pub const GLOBAL_KERNEL_OFFSETS: &str = "KERNEL_OFFSETS";
+/// `task_struct.real_cred`.
+pub const OFFSET_REAL_CRED: usize = 0;
+/// `cred.user_ns`.
+pub const OFFSET_CRED_USER_NS: usize = 1;
+/// `user_namespace.ns.inum`: the namespace's inode number, as `/proc/PID/ns/user` shows it.
+pub const OFFSET_NS_INUM: usize = 2;
+/// `linux_binprm.filename`.
+pub const OFFSET_BPRM_FILENAME: usize = 3;
+pub const OFFSET_FOUND: usize = 4;
+pub const OFFSET_SLOTS: usize = 5;
 
 /// The syscall-entry tracepoint: `sys_enter` as a raw tracepoint, `raw_syscalls:sys_enter` as
 /// a trace event (the recorder and the empty programs, one per attach point).
@@ -97,6 +205,12 @@ pub const MAP_LOST: &str = "LOST";
 /// share; nested PID namespaces are followed by fork. Preallocated, one for the whole node.
 pub const MAP_TRACED: &str = "TRACED";
 pub const TRACED_SLOTS: u32 = 16384;
+/// Set in a [`MAP_TRACED`] value once the task (or the task it was forked from) executed its
+/// workload; the rest of the value is the slot. Only capability checks look at it: the
+/// runtime's own work between the filter install and the workload's execve (capset,
+/// setgroups, setuid, setgid) never counts.
+pub const TRACED_STARTED: u32 = 1 << 31;
+pub const TRACED_SLOT_MASK: u32 = !TRACED_STARTED;
 /// Whole processes: seccomp(2) with `SECCOMP_FILTER_FLAG_TSYNC` (every thread gets the filter),
 /// and `record`'s command, which userspace marks before it runs.
 pub const MAP_TRACED_GROUPS: &str = "TRACED_GROUPS";
@@ -198,9 +312,12 @@ pub struct ContainerSlot {
     /// [`WINDOW_OPEN`] once the init runs its workload (its filter install, or its execve where
     /// no filter is expected); `record` opens it at registration.
     pub window: u64,
+    /// The inode number of the container's user namespace (its init's `/proc/PID/ns/user`):
+    /// capability checks against any other namespace do not count.
+    pub user_ns: u64,
 }
 
-// SAFETY: `repr(C)` of four `u64`s, no padding; every byte pattern is a valid value.
+// SAFETY: `repr(C)` of five `u64`s, no padding; every byte pattern is a valid value.
 #[cfg(feature = "user")]
 unsafe impl aya::Pod for ContainerSlot {}
 

@@ -8,7 +8,10 @@ use std::time::Instant;
 use anyhow::Result;
 use aya::EbpfLoader;
 use hook::{
-    ebpf::{container::Container, programs::AttachPoint, recorder::Recorder, slot::Window},
+    ebpf::{
+        caps::CapWatch, container::Container, programs::AttachPoint, recorder::Recorder,
+        slot::Window,
+    },
     record::launch,
 };
 
@@ -34,14 +37,19 @@ pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
             &label,
         )
     };
-    let [mut aya_default, mut loader, mut object, mut verify, mut links, mut register, mut total] =
+    let [mut aya_default, mut loader, mut offsets, mut object, mut verify, mut links, mut register, mut total] =
         std::array::from_fn(|_| Samples::default());
     let [mut join_total, mut join, mut join_register] = std::array::from_fn(|_| Samples::default());
     let mut memory = Vec::new();
+    let mut programs = 3;
+    let mut scan = Samples::default();
     for _ in 0..plan.attach_runs {
         let started = Instant::now();
         drop(EbpfLoader::new());
         aya_default.push(ms_since(started));
+        let started = Instant::now();
+        hook::ebpf::offsets::scan_kernel_btf().map_err(anyhow::Error::msg)?;
+        scan.push(ms_since(started));
 
         let started = Instant::now();
         let first = attach(&first_init)?;
@@ -50,9 +58,13 @@ pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
             first.loaded_programs(),
             "another tracer runs: stop it first"
         );
+        if !matches!(first.caps(), CapWatch::Unavailable(_)) {
+            programs = 5;
+        }
         let t = first.timings();
         for (samples, d) in [
             (&mut loader, t.loader),
+            (&mut offsets, t.offsets),
             (&mut object, t.object),
             (&mut verify, t.verify),
             (&mut links, t.attach),
@@ -87,18 +99,38 @@ pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
         figure,
         "aya EbpfLoader::new() (parses BTF)",
         "ms",
-        aya_default,
+        aya_default.clone(),
         None,
+    );
+    report.add(
+        figure,
+        "kernel struct offsets (4 fields, kept per boot)",
+        "ms",
+        offsets,
+        all,
+    );
+    report.add(
+        figure,
+        "kernel struct offsets: the BTF scan, first load after boot",
+        "ms",
+        scan,
+        Some(("aya EbpfLoader::new() (parses BTF)", &aya_default)),
     );
     report.add(figure, "parse object, create maps", "ms", object, all);
     report.add(
         figure,
-        "program load (verifier), 3 programs",
+        format!("program load (verifier), {programs} programs"),
         "ms",
         verify,
         all,
     );
-    report.add(figure, "attach, 3 links", "ms", links, all);
+    report.add(
+        figure,
+        format!("attach, {programs} links"),
+        "ms",
+        links,
+        all,
+    );
     report.add(figure, "register the container", "ms", register, all);
     report.add(
         figure,

@@ -35,15 +35,19 @@ pub enum Workload {
     Getppid,
     /// `open`/`read`/`close` of a small file: a realistic mix.
     Mix,
+    /// `setuid(getuid())` as root: one granted capability check (CAP_SETUID) per syscall, so
+    /// the capability program shows beside the syscall one.
+    Setuid,
 }
 
 impl Workload {
-    const ALL: [Workload; 2] = [Workload::Getppid, Workload::Mix];
+    const ALL: [Workload; 3] = [Workload::Getppid, Workload::Mix, Workload::Setuid];
 
     fn label(self) -> &'static str {
         match self {
             Workload::Getppid => "getppid",
             Workload::Mix => "open/read/close",
+            Workload::Setuid => "setuid(getuid())",
         }
     }
 
@@ -52,6 +56,16 @@ impl Workload {
             Workload::Getppid => plan.getppid_calls,
             // Three syscalls per iteration, each several times dearer than getppid.
             Workload::Mix => plan.getppid_calls / 10,
+            // New credentials each time: dearer still.
+            Workload::Setuid => plan.getppid_calls / 10,
+        }
+    }
+
+    fn from_code(code: &str) -> Self {
+        match code {
+            "0" => Workload::Getppid,
+            "1" => Workload::Mix,
+            _ => Workload::Setuid,
         }
     }
 }
@@ -125,12 +139,7 @@ pub fn loop_server(args: &[String]) -> Result<()> {
             break;
         };
         let n: u64 = n.parse()?;
-        let workload = if kind == "0" {
-            Workload::Getppid
-        } else {
-            Workload::Mix
-        };
-        writeln!(output, "{}", run_loop(workload, n, &file))?;
+        writeln!(output, "{}", run_loop(Workload::from_code(kind), n, &file))?;
     }
     Ok(())
 }
@@ -158,6 +167,14 @@ fn run_loop(workload: Workload, n: u64, file: &CString) -> f64 {
             }
             3 * n
         }
+        Workload::Setuid => {
+            for _ in 0..n {
+                // SAFETY: setuid to the uid this thread has changes nothing (raw: this thread
+                // alone), and getuid cannot fail.
+                unsafe { libc::syscall(libc::SYS_setuid, libc::getuid()) };
+            }
+            n
+        }
     };
     start.elapsed().as_nanos() as f64 / syscalls as f64
 }
@@ -172,7 +189,7 @@ enum Attached {
 
 /// ns per syscall for (workload, traced?) under one configuration, one sample per round.
 #[derive(Default, Clone)]
-struct Cell([[Samples; 2]; 2]);
+struct Cell([[Samples; 2]; Workload::ALL.len()]);
 
 pub fn measure(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()> {
     let mut server = LoopServer::start(small_file)?;

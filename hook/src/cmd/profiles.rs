@@ -1,29 +1,50 @@
 //! `snapshot`, `diff`, `merge`, `convert`: working with profiles after (or while) recording.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use hook::{
+    caps::report::Report,
     cli::{ConvertArgs, DiffArgs, MergeArgs, SnapshotArgs},
+    profile::write::Output,
     profile::{read::read_profile, Profile},
     tools::{
+        caps,
         diff::{self, Allowance},
         merge::{self, Input},
         snapshot,
     },
 };
 
+use serde_json::Value;
+
 use super::emit;
 
 pub fn snapshot(args: &SnapshotArgs) -> Result<i32> {
     let output = emit::open(args.output.as_deref())?;
-    let (id, profile) = snapshot::take(&args.container)
+    let caps_output = emit::open(args.caps.as_deref())?;
+    let taken = snapshot::take(&args.container, caps_output.is_some())
         .with_context(|| format!("cannot snapshot container {}", args.container))?;
-    log::info!("snapshot of container {id}");
-    emit::write(&profile, &args.format, output.as_ref())?;
+    log::info!("snapshot of container {}", taken.id);
+    emit::write(&taken.profile, &args.format, output.as_ref())?;
+    if let (Some(report), Some(out)) = (&taken.caps, &caps_output) {
+        out.write(&report.to_bytes())?;
+    }
     Ok(0)
 }
 
 /// 0: the same; 1: they differ; errors (2) when an input is not a profile.
 pub fn diff(args: &DiffArgs) -> Result<i32> {
+    if let (Some(a), Some(b)) = (report_at(&args.a)?, report_at(&args.b)?) {
+        let (a_name, b_name) = (args.a.display().to_string(), args.b.display().to_string());
+        let diff = caps::diff(&a, &b).map_err(anyhow::Error::msg)?;
+        if args.json {
+            println!("{}", caps::diff_json(&diff, &a_name, &b_name));
+        } else {
+            print!("{}", caps::diff_text(&diff, &a_name, &b_name));
+        }
+        return Ok(i32::from(!diff.is_empty()));
+    }
     let a = Allowance::of(&read_profile(&args.a)?);
     let b = Allowance::of(&read_profile(&args.b)?);
     let difference = diff::diff(&a, &b);
@@ -40,6 +61,11 @@ pub fn diff(args: &DiffArgs) -> Result<i32> {
 
 pub fn merge(args: &MergeArgs) -> Result<i32> {
     let output = emit::open(Some(&args.output))?;
+    if let Some(first) = args.inputs.first() {
+        if report_at(first)?.is_some() {
+            return merge_reports(args, output.as_ref());
+        }
+    }
     let inputs = args
         .inputs
         .iter()
@@ -59,5 +85,42 @@ pub fn convert(args: &ConvertArgs) -> Result<i32> {
     let output = emit::open(args.output.as_deref())?;
     let profile = Profile::from_json(read_profile(&args.input)?);
     emit::write(&profile, &args.format, output.as_ref())?;
+    Ok(0)
+}
+
+/// The capability report at `path`, when the file holds one (else it is read as a profile).
+fn report_at(path: &Path) -> Result<Option<Report>> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(None);
+    };
+    let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
+        return Ok(None);
+    };
+    if !Report::looks_like(&doc) {
+        return Ok(None);
+    }
+    Report::from_json(&doc).map(Some).with_context(|| {
+        format!(
+            "{} is a capability report with unknown names",
+            path.display()
+        )
+    })
+}
+
+/// One report needing what any input needs: every input must be a report.
+fn merge_reports(args: &MergeArgs, output: Option<&Output>) -> Result<i32> {
+    let mut reports = Vec::new();
+    for path in &args.inputs {
+        let report = report_at(path)?.with_context(|| {
+            format!(
+                "{} is not a capability report: merge reports with reports",
+                path.display()
+            )
+        })?;
+        reports.push(report);
+    }
+    let merged = Report::union(&reports).map_err(anyhow::Error::msg)?;
+    let output = output.context("merge needs -o FILE")?;
+    output.write(&merged.to_bytes())?;
     Ok(0)
 }

@@ -7,8 +7,9 @@ use hook::{cli::RecordArgs, record};
 use super::emit;
 
 pub fn run(args: RecordArgs) -> Result<i32> {
-    // Checked before the command runs; written through the directory opened here.
+    // Checked before the command runs; written through the directories opened here.
     let output = emit::open(args.output.as_deref())?;
+    let caps_output = emit::open(args.caps.as_deref())?;
     let plan = record::Plan {
         command: args.command.clone(),
         output: args
@@ -17,8 +18,15 @@ pub fn run(args: RecordArgs) -> Result<i32> {
             .map_or("-".into(), |path| path.display().to_string()),
         errno: args.errno,
         attach: args.attach,
+        caps: caps_output.is_some(),
     };
     let recording = record::run(&plan)?;
     emit::write(&recording.profile, &args.format, output.as_ref())?;
+    if let (Some(report), Some(out)) = (&recording.caps, &caps_output) {
+        if let Err(reason) = &report.observed_by {
+            eprintln!("oci-seccomp-bpf-hook: warning: {reason}");
+        }
+        out.write(&report.to_bytes())?;
+    }
     Ok(recording.exit.shell_code())
 }

@@ -1,7 +1,12 @@
-//! `status`: the traced containers on this node and the shared programs.
+//! `status`: the traced containers on this node and the shared programs; `caps`: capability
+//! masks, a process's sets, a traced container's use.
 
 use anyhow::{Context, Result};
-use hook::{cli::StatusArgs, tools::status};
+use hook::{
+    caps::set::CapSet,
+    cli::{CapsArgs, StatusArgs},
+    tools::{caps, status},
+};
 
 pub fn run(args: &StatusArgs) -> Result<i32> {
     let objects = status::read().context("cannot read the node's tracing status")?;
@@ -10,5 +15,24 @@ pub fn run(args: &StatusArgs) -> Result<i32> {
     } else {
         print!("{}", status::to_text(&objects));
     }
+    Ok(0)
+}
+
+/// `caps HEX`, `caps --pid PID`, `caps --container ID`.
+pub fn caps(args: &CapsArgs) -> Result<i32> {
+    let text = match (&args.mask, args.pid, &args.container) {
+        (Some(mask), ..) => {
+            let set = CapSet::parse_hex(mask).with_context(|| {
+                format!("{mask:?} is not a capability mask: give hex digits, e.g. 00000000a80425fb")
+            })?;
+            caps::decode(set)
+        }
+        (None, Some(pid), _) => caps::of_process(pid)
+            .with_context(|| format!("cannot read the capability sets of process {pid}"))?,
+        (None, None, Some(id)) => caps::of_container(id)
+            .with_context(|| format!("cannot show the capabilities of container {id}"))?,
+        (None, None, None) => unreachable!("clap requires one of HEX, --pid, --container"),
+    };
+    print!("{text}");
     Ok(0)
 }

@@ -17,6 +17,8 @@ pub struct Container {
     pub cgroup: Option<u64>,
     /// `contract::OPEN_AT_*` bits.
     pub openers: u64,
+    /// The inode number of the init's user namespace: capability checks count against it.
+    pub user_ns: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,7 @@ impl Container {
     pub fn of_runtime(pid: i32, bundle: &Path) -> Result<Self, ContainerError> {
         let init = u32::try_from(pid).unwrap_or_default();
         let cgroup = cgroup_id(pid)?;
+        let user_ns = user_ns(pid)?;
         let openers = match has_seccomp_filter(&bundle.join("config.json")) {
             Some(true) => OPEN_AT_FILTER,
             Some(false) => OPEN_AT_EXEC,
@@ -43,17 +46,28 @@ impl Container {
             init,
             cgroup,
             openers,
+            user_ns,
         })
     }
 
     /// `record`'s command: its whole process is marked before it runs, nothing else joins.
+    /// Its user namespace is this process's (0, matching none, if that cannot be read).
     pub fn command(pid: i32) -> Self {
         Self {
             init: u32::try_from(pid).unwrap_or_default(),
             cgroup: None,
             openers: 0,
+            user_ns: user_ns(pid).unwrap_or_default(),
         }
     }
+}
+
+/// The inode number of `pid`'s user namespace, as `/proc/PID/ns/user` names it.
+fn user_ns(pid: i32) -> Result<u64, ContainerError> {
+    let path = PathBuf::from(format!("/proc/{pid}/ns/user"));
+    std::fs::metadata(&path)
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .map_err(|source| ContainerError { pid, path, source })
 }
 
 /// Whether the OCI config asks for a seccomp filter (`linux.seccomp`); `None` if unreadable.

@@ -33,6 +33,8 @@ pub enum ProgramsError {
          `mount -t tracefs nodev /sys/kernel/tracing`, or use --attach raw-tracepoint"
     )]
     NoTracefs,
+    #[error("cannot read the kernel's BTF: {0}")]
+    Btf(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error("cannot use eBPF map {name}")]

@@ -6,6 +6,7 @@ use super::{
     error::{map_err, ProgramsError},
     programs::Programs,
 };
+use crate::contract::{self, ExecKey};
 
 /// Removes every entry of the hash map `name` whose value is slot `index`.
 pub fn remove_slot<K: aya::Pod + Eq>(
@@ -18,7 +19,8 @@ pub fn remove_slot<K: aya::Pod + Eq>(
     let stale: Vec<K> = map
         .iter()
         .filter_map(Result::ok)
-        .filter(|(_, slot)| *slot == index)
+        // A TRACED value carries `contract::TRACED_STARTED` beside the slot.
+        .filter(|(_, value)| value & contract::TRACED_SLOT_MASK == index)
         .map(|(key, _)| key)
         .collect();
     for key in stale {
@@ -67,4 +69,20 @@ pub fn zero_per_cpu(
         .map_err(MapError::IoError)
         .map_err(map_err(name))?;
     array.set(index, zeros, 0).map_err(map_err(name))
+}
+
+/// Removes every executed file's name kept for slot `index`.
+pub fn remove_execs(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
+    let name = contract::MAP_EXECS;
+    let map = programs.map_mut(name)?;
+    let mut map: HashMap<_, ExecKey, u8> = HashMap::try_from(map).map_err(map_err(name))?;
+    let stale: Vec<ExecKey> = map
+        .keys()
+        .filter_map(Result::ok)
+        .filter(|key| key.slot == index)
+        .collect();
+    for key in stale {
+        let _ = map.remove(&key);
+    }
+    Ok(())
 }

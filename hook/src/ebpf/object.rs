@@ -9,6 +9,7 @@ use aya::{Ebpf, EbpfError};
 
 use super::{
     btf::loader_without_kernel_btf,
+    offsets::kernel_offsets,
     timings::{lap, AttachTimings},
 };
 use crate::{
@@ -25,14 +26,27 @@ pub fn registry() -> Result<Registry, RegistryError> {
     Registry::lock(OBJECT)
 }
 
+/// The object, loaded.
+pub struct Loaded {
+    pub ebpf: Ebpf,
+    /// Why the kernel's struct offsets (`contract::GLOBAL_KERNEL_OFFSETS`) could not be read:
+    /// then no capability program may be attached.
+    pub offsets_missing: Option<String>,
+}
+
 /// Parses the object and creates its maps, with the globals set for this architecture and
 /// kernel. Adds the time spent to `timings.loader` and `timings.object`.
-pub fn load(timings: &mut AttachTimings) -> Result<Ebpf, EbpfError> {
+pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
     let arch = Arch::NATIVE;
     let markers = marker_numbers(arch);
     let arg_offsets = arch.pt_regs_arg_offsets();
     let abi_probe = abi_probe(arch, kernel_version());
     let mut clock = Instant::now();
+    let (kernel_offsets, offsets_missing) = match kernel_offsets() {
+        Ok(offsets) => (offsets, None),
+        Err(reason) => ([0; contract::OFFSET_SLOTS], Some(reason)),
+    };
+    timings.offsets += lap(&mut clock);
     // No CO-RE relocations in our program: it needs no kernel BTF.
     let mut loader = loader_without_kernel_btf();
     timings.loader += lap(&mut clock);
@@ -41,9 +55,13 @@ pub fn load(timings: &mut AttachTimings) -> Result<Ebpf, EbpfError> {
         .override_global(contract::GLOBAL_MARKERS, &markers, true)
         .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
         .override_global(contract::GLOBAL_ABI_PROBE, &abi_probe, true)
+        .override_global(contract::GLOBAL_KERNEL_OFFSETS, &kernel_offsets, true)
         .load(OBJECT)?;
     timings.object += lap(&mut clock);
-    Ok(ebpf)
+    Ok(Loaded {
+        ebpf,
+        offsets_missing,
+    })
 }
 
 /// The `contract::GLOBAL_ABI_PROBE` array for `arch` on a kernel of `version` (major, minor).

@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use super::{
     attach::{attach_raw, attach_trace_event},
     by_id,
+    caps::{self, CapWatch, CAP_MAPS},
     error::ProgramsError,
     logs::spawn_log_forwarder,
     object,
@@ -69,6 +70,9 @@ pub struct Programs {
     records: Vec<LinkRecord>,
     /// Every map the attached programs use (ours, and the object's data and log maps).
     map_ids: Vec<u32>,
+    /// How capability checks are seen (the maps of [`CAP_MAPS`] are there unless
+    /// unavailable).
+    caps: CapWatch,
     /// Set when this process loaded them.
     loaded: Option<Loaded>,
 }
@@ -93,95 +97,97 @@ impl Programs {
     /// tokio runtime: the loading tracer forwards the programs' rare log records.
     pub fn shared(registry: &Registry, timings: &mut AttachTimings) -> Result<Self, ProgramsError> {
         let mut clock = Instant::now();
-        let running = Self::join(&registry.links());
+        let running = Self::join(&registry.links(), registry.note(caps::NOTE));
         timings.join += lap(&mut clock);
         if let Some(programs) = running {
             return Ok(programs);
         }
         let programs = Self::load(AttachPoint::RawTracepoint, timings)?;
+        if let CapWatch::Unavailable(reason) = &programs.caps {
+            registry.publish_note(caps::NOTE, reason)?;
+        }
         registry.publish(&programs.records)?;
         Ok(programs)
     }
 
     /// Opens the programs `records` names, if every ID still names what it did: the link's
     /// program, the program's name and tag, and every map we use among the programs' maps.
-    pub fn join(records: &[LinkRecord]) -> Option<Self> {
-        let names = records.iter().map(|r| r.name.as_str());
-        if !names.eq(SHARED.iter().map(|(name, _)| *name)) {
+    /// `note` is the loading tracer's word on a missing capability program.
+    pub fn join(records: &[LinkRecord], note: Option<String>) -> Option<Self> {
+        if !published_names_fit(records) {
             return None;
         }
         let mut links = Vec::new();
         let mut map_ids = Vec::new();
         for record in records {
-            let link = by_id::link_by_id(record.link).ok()?;
-            let info = by_id::link_info(&link).ok()?;
-            let prog = by_id::prog_by_id(info.prog_id).ok()?;
-            let prog = by_id::prog_info(&prog).ok()?;
-            let same = info.prog_id == record.prog && prog.tag == record.tag;
-            if !same || !record.name.starts_with(&prog.name) || prog.name.is_empty() {
-                return None;
-            }
+            let (link, ids) = open_record(record)?;
             links.push(link);
-            map_ids.extend(prog.map_ids);
-        }
-        map_ids.sort_unstable();
-        map_ids.dedup();
-        Some(Self {
-            maps: maps_by_id(&map_ids)?,
-            links,
-            records: records.to_vec(),
-            map_ids,
-            loaded: None,
-        })
-    }
-
-    /// Loads and attaches the recorder at `point` (with the exit and fork programs), for this
-    /// process alone unless published.
-    pub fn load(point: AttachPoint, timings: &mut AttachTimings) -> Result<Self, ProgramsError> {
-        let mut ebpf = object::load(timings).map_err(ProgramsError::Load)?;
-        let mut clock = Instant::now();
-        let log_forwarder = spawn_log_forwarder(&mut ebpf);
-        timings.object += lap(&mut clock);
-        let mut links = Vec::new();
-        let mut records = Vec::new();
-        let mut map_ids = Vec::new();
-        for (name, tracepoint) in SHARED {
-            let link = match (name, point) {
-                (contract::PROG_RAW_TRACEPOINT, AttachPoint::Tracepoint) => {
-                    attach_trace_event(&mut ebpf, contract::PROG_TRACEPOINT, timings)?;
-                    continue;
-                }
-                _ => attach_raw(&mut ebpf, name, tracepoint, timings)?,
-            };
-            let (fd, record, ids) = hold(link, name)?;
-            links.push(fd);
-            records.push(record);
             map_ids.extend(ids);
         }
         map_ids.sort_unstable();
         map_ids.dedup();
-        let mut maps = Vec::new();
-        for name in MAPS {
-            let map = ebpf.take_map(name).ok_or(ProgramsError::Contract(name))?;
-            maps.push((name, map));
-        }
-        Ok(Self {
-            maps,
+        let caps = CapWatch::of_records(records, note);
+        Some(Self {
+            maps: maps_by_id(&map_ids, !matches!(caps, CapWatch::Unavailable(_)))?,
             links,
-            records,
+            records: records.to_vec(),
             map_ids,
-            loaded: Some(Loaded {
-                _ebpf: ebpf,
-                log_forwarder,
-            }),
+            caps,
+            loaded: None,
         })
+    }
+
+    /// Loads and attaches the recorder at `point` (with the exit and fork programs, and the
+    /// capability programs this kernel allows), for this process alone unless published.
+    pub fn load(point: AttachPoint, timings: &mut AttachTimings) -> Result<Self, ProgramsError> {
+        let object::Loaded {
+            mut ebpf,
+            offsets_missing,
+        } = object::load(timings).map_err(ProgramsError::Load)?;
+        let mut clock = Instant::now();
+        let log_forwarder = spawn_log_forwarder(&mut ebpf);
+        timings.object += lap(&mut clock);
+        let mut attached = Vec::new();
+        for (name, tracepoint) in SHARED {
+            match (name, point) {
+                (contract::PROG_RAW_TRACEPOINT, AttachPoint::Tracepoint) => {
+                    attach_trace_event(&mut ebpf, contract::PROG_TRACEPOINT, timings)?;
+                }
+                _ => attached.push((attach_raw(&mut ebpf, name, tracepoint, timings)?, name)),
+            }
+        }
+        let (caps, cap_links) = caps::attach(&mut ebpf, offsets_missing.as_deref(), timings);
+        attached.extend(cap_links);
+        let mut programs = Self {
+            maps: take_maps(&mut ebpf, &caps)?,
+            links: Vec::new(),
+            records: Vec::new(),
+            map_ids: Vec::new(),
+            caps,
+            loaded: None,
+        };
+        for (link, name) in attached {
+            let (fd, record, ids) = hold(link, name)?;
+            programs.links.push(fd);
+            programs.records.push(record);
+            programs.map_ids.extend(ids);
+        }
+        programs.map_ids.sort_unstable();
+        programs.map_ids.dedup();
+        programs.loaded = Some(Loaded {
+            _ebpf: ebpf,
+            log_forwarder,
+        });
+        Ok(programs)
     }
 
     /// The empty program alone at `point`: the floor any design pays, for the benchmark.
     #[cfg(feature = "bench")]
     pub fn empty(point: AttachPoint) -> Result<Self, ProgramsError> {
         let mut timings = AttachTimings::default();
-        let mut ebpf = object::load(&mut timings).map_err(ProgramsError::Load)?;
+        let mut ebpf = object::load(&mut timings)
+            .map_err(ProgramsError::Load)?
+            .ebpf;
         let links = match point {
             AttachPoint::RawTracepoint => {
                 let name = contract::PROG_EMPTY_RAW_TRACEPOINT;
@@ -198,6 +204,7 @@ impl Programs {
             links,
             records: Vec::new(),
             map_ids: Vec::new(),
+            caps: CapWatch::Unavailable("the benchmark's empty program sees nothing".into()),
             loaded: Some(Loaded {
                 _ebpf: ebpf,
                 log_forwarder: None,
@@ -208,6 +215,11 @@ impl Programs {
     /// Whether this process loaded the programs (rather than joining running ones).
     pub fn loaded_here(&self) -> bool {
         self.loaded.is_some()
+    }
+
+    /// How capability checks are seen by these programs.
+    pub fn caps(&self) -> &CapWatch {
+        &self.caps
     }
 
     /// The attached programs, as published.
@@ -253,13 +265,15 @@ impl Programs {
     }
 }
 
-/// Every map of [`MAPS`] among `ids`, or nothing if one is missing.
-fn maps_by_id(ids: &[u32]) -> Option<Vec<(&'static str, Map)>> {
+/// Every map of [`MAPS`] (and of [`CAP_MAPS`] when `with_caps`) among `ids`, or nothing if
+/// one is missing.
+fn maps_by_id(ids: &[u32], with_caps: bool) -> Option<Vec<(&'static str, Map)>> {
+    let wanted: Vec<&'static str> = wanted_maps(with_caps).collect();
     let mut maps = Vec::new();
     for &id in ids {
         let fd = by_id::map_by_id(id).ok()?;
         let name = by_id::map_name(&fd).ok()?;
-        let Some(name) = MAPS.iter().find(|n| **n == name) else {
+        let Some(name) = wanted.iter().find(|n| **n == name) else {
             continue;
         };
         if maps.iter().all(|(n, _)| n != name) {
@@ -267,7 +281,56 @@ fn maps_by_id(ids: &[u32]) -> Option<Vec<(&'static str, Map)>> {
             maps.push((*name, Map::from_map_data(data).ok()?));
         }
     }
-    (maps.len() == MAPS.len()).then_some(maps)
+    (maps.len() == wanted.len()).then_some(maps)
+}
+
+/// The maps userspace uses out of a freshly loaded object.
+fn take_maps(ebpf: &mut Ebpf, caps: &CapWatch) -> Result<Vec<(&'static str, Map)>, ProgramsError> {
+    let with_caps = !matches!(caps, CapWatch::Unavailable(_));
+    wanted_maps(with_caps)
+        .map(|name| {
+            Ok((
+                name,
+                ebpf.take_map(name).ok_or(ProgramsError::Contract(name))?,
+            ))
+        })
+        .collect()
+}
+
+fn wanted_maps(with_caps: bool) -> impl Iterator<Item = &'static str> {
+    let caps: &[&'static str] = if with_caps { &CAP_MAPS } else { &[] };
+    MAPS.into_iter().chain(caps.iter().copied())
+}
+
+/// Whether `records` are the shared programs in their order, then either nothing or
+/// `task_exec` with one capability program.
+fn published_names_fit(records: &[LinkRecord]) -> bool {
+    let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+    let (shared, rest) = names.split_at(names.len().min(SHARED.len()));
+    let caps = [contract::PROG_CAP_TRACEPOINT, contract::PROG_CAP_FEXIT];
+    shared
+        .iter()
+        .copied()
+        .eq(SHARED.iter().map(|(name, _)| *name))
+        && match rest {
+            [] => true,
+            [exec, cap] => *exec == contract::PROG_TASK_EXEC && caps.contains(cap),
+            _ => false,
+        }
+}
+
+/// A descriptor of `record`'s link and its program's map IDs, if the IDs still name what
+/// the record says: the link's program, and the program's name and tag.
+fn open_record(record: &LinkRecord) -> Option<(OwnedFd, Vec<u32>)> {
+    let link = by_id::link_by_id(record.link).ok()?;
+    let info = by_id::link_info(&link).ok()?;
+    let prog = by_id::prog_by_id(info.prog_id).ok()?;
+    let prog = by_id::prog_info(&prog).ok()?;
+    let same = info.prog_id == record.prog && prog.tag == record.tag;
+    if !same || !record.name.starts_with(&prog.name) || prog.name.is_empty() {
+        return None;
+    }
+    Some((link, prog.map_ids))
 }
 
 /// Our own descriptor of an attached link, its record for the registry, and the IDs of the
@@ -295,7 +358,9 @@ fn hold(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{ContainerSlot, Seen, Verdict, SYSCALL_SLOTS};
+    use crate::contract::{
+        CapCalibration, CapsSeen, ContainerSlot, ExecKey, Seen, Verdict, SYSCALL_SLOTS,
+    };
     use std::mem::size_of;
 
     /// The embedded object must carry every name the contract promises, with the sizes this
@@ -334,6 +399,19 @@ mod tests {
             (contract::MAP_CGROUPS, 8, 4, slots),
             (contract::MAP_LOST, 4, 8, slots),
             (contract::MAP_OUT_OF_RANGE, 4, 8, slots),
+            (contract::MAP_CAPS, 4, size_of::<CapsSeen>(), slots),
+            (
+                contract::MAP_EXECS,
+                size_of::<ExecKey>() as u32,
+                1,
+                contract::EXEC_SLOTS,
+            ),
+            (
+                contract::MAP_CAP_CALIBRATION,
+                4,
+                size_of::<CapCalibration>(),
+                1,
+            ),
         ];
         for (name, key, value, entries) in expected {
             let map = &obj.maps[name];
@@ -341,17 +419,19 @@ mod tests {
             assert_eq!(map.value_size() as usize, value, "{name} value");
             assert_eq!(map.max_entries(), entries, "{name} entries");
         }
-        for name in MAPS {
-            assert!(obj.maps.contains_key(name), "{name}");
+        for name in MAPS.iter().chain(&CAP_MAPS) {
+            assert!(obj.maps.contains_key(*name), "{name}");
         }
         // The same patching the loader does: fails if a global is missing or not u64s.
         let markers = [0u8; 8 * contract::MARKER_COUNT];
         let offsets = [0u8; 8 * 3];
         let probe = [0u8; 8 * contract::ABI_PROBE_SLOTS];
+        let kernel = [0u8; 8 * contract::OFFSET_SLOTS];
         let globals = [
             (contract::GLOBAL_MARKERS, &markers[..]),
             (contract::GLOBAL_PT_REGS_ARGS, &offsets[..]),
             (contract::GLOBAL_ABI_PROBE, &probe[..]),
+            (contract::GLOBAL_KERNEL_OFFSETS, &kernel[..]),
         ]
         .into_iter()
         .map(|(name, bytes)| (name, (bytes, true)))
@@ -369,10 +449,10 @@ mod tests {
     #[test]
     fn map_names_fit_the_kernels_limit() {
         // The kernel keeps 15 bytes of a name; a longer one would not be found by ID.
-        for name in MAPS {
+        for name in MAPS.iter().chain(&CAP_MAPS) {
             assert!(name.len() <= 15, "{name}");
         }
-        for (name, _) in SHARED {
+        for name in contract::ALL_PROGRAMS {
             assert!(name.len() <= 15, "{name}");
         }
     }

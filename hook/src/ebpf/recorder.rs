@@ -3,18 +3,22 @@
 //! container has made ([`seen`](super::seen)). Dropping the [`Recorder`] releases the slot; the
 //! programs stay attached while any other tracer holds them.
 
-use std::time::Instant;
+use std::{path::Path, time::Instant};
 
 use super::{
+    caps::CapWatch,
     container::Container,
     error::ProgramsError,
     object,
     programs::{AttachPoint, Programs},
-    seen::{read_slot, window_open, Snapshot},
+    seen::{read_caps, read_slot, window_open, Snapshot},
     slot::{Slot, SlotError, Window},
     timings::{lap, AttachTimings},
 };
-use crate::node::{label::Label, registry::RegistryError};
+use crate::{
+    caps::report::{Checks, Report},
+    node::{label::Label, registry::RegistryError},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecorderError {
@@ -90,6 +94,26 @@ impl Recorder {
     /// The syscalls recorded up to now (recording goes on).
     pub fn snapshot(&self) -> Result<Snapshot, RecorderError> {
         Ok(read_slot(&self.programs, self.index())?)
+    }
+
+    /// How capability checks are seen on this node.
+    pub fn caps(&self) -> &CapWatch {
+        self.programs.caps()
+    }
+
+    /// The capability checks recorded up to now; `None` where they cannot be seen.
+    pub fn capability_checks(&self) -> Result<Option<Checks>, RecorderError> {
+        Ok(read_caps(&self.programs, self.index())?)
+    }
+
+    /// The capability report so far: executed files' capabilities read inside `root`.
+    pub fn capability_report(&self, root: &Path, root_user: bool) -> Result<Report, RecorderError> {
+        let observed_by = match self.caps() {
+            CapWatch::Unavailable(reason) => Err(reason.clone()),
+            watch => Ok(watch.describe()),
+        };
+        let checks = self.capability_checks()?;
+        Ok(Report::build(observed_by, checks.as_ref(), root, root_user))
     }
 
     /// True once the record window has opened (always, for [`Window::Everything`]).

@@ -1,14 +1,16 @@
 //! The set read back: what a container's slot of the `SEEN` map (and its loss counters) holds,
-//! and the names it stands for.
+//! and the names it stands for; and what its slot of the capability maps holds.
 
-use aya::maps::{Array, PerCpuArray};
+use aya::maps::{Array, HashMap, PerCpuArray};
 
 use super::{
+    caps::CapWatch,
     error::{map_err, ProgramsError},
     programs::Programs,
 };
 use crate::{
-    contract::{self, ContainerSlot, Seen, SYSCALL_SLOTS},
+    caps::{report::Checks, set::CapSet},
+    contract::{self, CapsSeen, ContainerSlot, ExecKey, Seen, SYSCALL_SLOTS},
     profile::{
         arch::{name_all, Arch},
         Recorded,
@@ -110,4 +112,39 @@ fn per_cpu_sum(programs: &Programs, name: &'static str, index: u32) -> Result<u6
         PerCpuArray::try_from(programs.map(name)?).map_err(map_err(name))?;
     let per_cpu = counts.get(&index, 0).map_err(map_err(name))?;
     Ok(per_cpu.iter().sum())
+}
+
+/// The capability checks recorded for slot `index`; `None` where no capability program runs.
+pub fn read_caps(programs: &Programs, index: u32) -> Result<Option<Checks>, ProgramsError> {
+    if matches!(programs.caps(), CapWatch::Unavailable(_)) {
+        return Ok(None);
+    }
+    let name = contract::MAP_CAPS;
+    let caps: Array<_, CapsSeen> = Array::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let seen = caps.get(&index, 0).map_err(map_err(name))?;
+    let set = |bytes: &[u8; contract::CAP_SLOTS]| {
+        CapSet::of((0..contract::CAP_SLOTS as u32).filter(|&n| bytes[n as usize] != 0))
+    };
+    let name = contract::MAP_EXECS;
+    let execs: HashMap<_, ExecKey, u8> =
+        HashMap::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let executed = execs
+        .keys()
+        .filter_map(Result::ok)
+        .filter(|key| key.slot == index)
+        .map(|key| {
+            let len = key
+                .path
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(key.path.len());
+            String::from_utf8_lossy(&key.path[..len]).into_owned()
+        })
+        .collect();
+    Ok(Some(Checks {
+        granted: set(&seen.granted),
+        denied: set(&seen.denied),
+        quiet: set(&seen.quiet),
+        executed,
+    }))
 }

@@ -14,14 +14,15 @@ use rustix::{
 };
 
 use super::{
+    caps::CapWatch,
     container::Container,
     error::{map_err, ProgramsError},
-    maps::{insert, remove_slot, set_array, zero_per_cpu},
+    maps::{insert, remove_execs, remove_slot, set_array, zero_per_cpu},
     object,
     programs::Programs,
 };
 use crate::{
-    contract::{self, ContainerSlot, Seen, CONTAINER_SLOTS},
+    contract::{self, CapsSeen, ContainerSlot, Seen, CONTAINER_SLOTS},
     node::{
         files::{open_rw, retry},
         label::{self, Label},
@@ -150,6 +151,7 @@ fn register(
         init_tgid: u64::from(container.init),
         cgroup: container.cgroup.unwrap_or(0),
         openers: container.openers,
+        user_ns: container.user_ns,
         window: if whole {
             contract::WINDOW_OPEN
         } else {
@@ -170,12 +172,23 @@ fn register(
     move_epoch(programs)
 }
 
-/// Removes every entry of slot `index` from the membership maps.
+/// Removes every entry of slot `index` from the membership and capability maps.
 fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
     remove_slot::<u64>(programs, contract::MAP_TRACED, index)?;
     remove_slot::<u32>(programs, contract::MAP_TRACED_GROUPS, index)?;
     remove_slot::<u32>(programs, contract::MAP_INITS, index)?;
-    remove_slot::<u64>(programs, contract::MAP_CGROUPS, index)
+    remove_slot::<u64>(programs, contract::MAP_CGROUPS, index)?;
+    if matches!(programs.caps(), CapWatch::Unavailable(_)) {
+        return Ok(());
+    }
+    let none = [0; contract::CAP_SLOTS];
+    let empty = CapsSeen {
+        granted: none,
+        denied: none,
+        quiet: none,
+    };
+    set_array(programs, contract::MAP_CAPS, index, empty)?;
+    remove_execs(programs, index)
 }
 
 /// Retires every CPU's memo. Userspace cannot add atomically to the epoch the programs bump,

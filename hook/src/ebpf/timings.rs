@@ -10,6 +10,8 @@ pub struct AttachTimings {
     pub join: Duration,
     /// Creating aya's loader (see [`btf`](super::btf): kernel BTF hidden).
     pub loader: Duration,
+    /// Reading the kernel's struct offsets from its BTF (see [`offsets`](super::offsets)).
+    pub offsets: Duration,
     /// Parsing the object, creating its maps, setting the globals.
     pub object: Duration,
     /// `BPF_PROG_LOAD` of each attached program: mostly the verifier.

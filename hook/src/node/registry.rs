@@ -89,12 +89,27 @@ impl Registry {
 
     /// Publishes `records`, replacing the file at once (a reader never sees half of it).
     pub fn publish(&self, records: &[LinkRecord]) -> Result<(), RegistryError> {
-        let path = self.dir.join("links");
-        let temporary = self.dir.join("links.new");
         let text: String = records
             .iter()
             .map(|r| format!("{} {} {} {:016x}\n", r.name, r.link, r.prog, r.tag))
             .collect();
+        self.replace("links", &text)
+    }
+
+    /// Leaves `text` under `name` for the tracers that join (why a program is missing).
+    pub fn publish_note(&self, name: &str, text: &str) -> Result<(), RegistryError> {
+        self.replace(&format!("{name}.note"), text)
+    }
+
+    /// What [`Registry::publish_note`] left under `name`, if anything.
+    pub fn note(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(format!("{name}.note"))).ok()
+    }
+
+    /// Replaces the file `name` with `text` at once.
+    fn replace(&self, name: &str, text: &str) -> Result<(), RegistryError> {
+        let path = self.dir.join(name);
+        let temporary = self.dir.join(format!("{name}.new"));
         let err = |source| RegistryError {
             path: path.clone(),
             source,

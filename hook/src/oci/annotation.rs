@@ -1,14 +1,15 @@
 //! The `io.containers.trace-syscall` annotation: where to write the profile, and optionally a
-//! baseline to extend. Grammar (compatible with upstream oci-seccomp-bpf-hook):
-//! `of:/ABS/PATH` or `of:/ABS/PATH;if:/ABS/PATH` (either order, whitespace around parts trimmed).
+//! baseline to extend and where to write the capability report. Grammar (upstream
+//! oci-seccomp-bpf-hook's, plus `caps:`): `of:/ABS/PATH`, optionally `;if:/ABS/PATH` and
+//! `;caps:/ABS/PATH`, in any order, whitespace around parts trimmed.
 
 use std::path::{Path, PathBuf};
 
 /// The annotation key podman, CRI-O and Kubernetes pods pass.
 pub const ANNOTATION: &str = "io.containers.trace-syscall";
 
-const EXPECTED: &str =
-    "expected \"of:/ABSOLUTE/PATH\", optionally followed by \";if:/ABSOLUTE/PATH\"";
+const EXPECTED: &str = "expected \"of:/ABSOLUTE/PATH\", optionally followed by \
+     \";if:/ABSOLUTE/PATH\" and \";caps:/ABSOLUTE/PATH\"";
 
 /// What the annotation asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct Request {
     pub output: PathBuf,
     /// A profile to extend (`if:`).
     pub input: Option<PathBuf>,
+    /// Where the capability report goes (`caps:`).
+    pub caps: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +29,9 @@ pub struct AnnotationError {
     problem: String,
 }
 
+/// The keys, in [`Request`]'s order.
+const KEYS: [&str; 3] = ["of", "if", "caps"];
+
 /// Parses the annotation's value.
 pub fn parse(value: &str) -> Result<Request, AnnotationError> {
     let fail = |problem: String| AnnotationError {
@@ -33,29 +39,32 @@ pub fn parse(value: &str) -> Result<Request, AnnotationError> {
         problem,
     };
     let parts: Vec<&str> = value.split(';').collect();
-    if parts.len() > 2 {
-        return Err(fail("more than one ';'".into()));
+    if parts.len() > 3 {
+        return Err(fail("more than two ';'".into()));
     }
-    let (mut output, mut input) = (None, None);
+    let mut paths: [Option<PathBuf>; 3] = Default::default();
     for part in parts {
         let part = part.trim();
-        let (slot, key) = if let Some(rest) = part.strip_prefix("of:") {
-            ((&mut output, rest), "of")
-        } else if let Some(rest) = part.strip_prefix("if:") {
-            ((&mut input, rest), "if")
-        } else {
+        let Some((index, key, path)) = KEYS.iter().enumerate().find_map(|(i, key)| {
+            let path = part.strip_prefix(key)?.strip_prefix(':')?;
+            Some((i, *key, path))
+        }) else {
             return Err(fail(format!(
-                "{part:?} starts with neither \"of:\" nor \"if:\""
+                "{part:?} starts with none of \"of:\", \"if:\", \"caps:\""
             )));
         };
-        let (target, path) = slot;
-        if target.is_some() {
+        if paths[index].is_some() {
             return Err(fail(format!("\"{key}:\" is given twice")));
         }
-        *target = Some(absolute_path(key, path.trim()).map_err(fail)?);
+        paths[index] = Some(absolute_path(key, path.trim()).map_err(fail)?);
     }
+    let [output, input, caps] = paths;
     let output = output.ok_or_else(|| fail("the output file (\"of:\") is missing".into()))?;
-    Ok(Request { output, input })
+    Ok(Request {
+        output,
+        input,
+        caps,
+    })
 }
 
 fn absolute_path(key: &str, path: &str) -> Result<PathBuf, String> {
@@ -85,6 +94,15 @@ mod tests {
         let r = ok("of:/tmp/ls.json");
         assert_eq!(r.output, Path::new("/tmp/ls.json"));
         assert_eq!(r.input, None);
+        assert_eq!(r.caps, None);
+    }
+
+    #[test]
+    fn caps_in_any_position() {
+        let r = ok("caps:/out/c.json; of:/out/p.json ;if:/in/b.json");
+        assert_eq!(r.caps.as_deref(), Some(Path::new("/out/c.json")));
+        assert_eq!(r.output, Path::new("/out/p.json"));
+        assert_eq!(r.input.as_deref(), Some(Path::new("/in/b.json")));
     }
 
     #[test]
@@ -92,6 +110,7 @@ mod tests {
         let expected = Request {
             output: "/out/p.json".into(),
             input: Some("/in/base.json".into()),
+            caps: None,
         };
         assert_eq!(ok("of:/out/p.json;if:/in/base.json"), expected);
         assert_eq!(ok(" if: /in/base.json ; of: /out/p.json "), expected);
@@ -102,16 +121,20 @@ mod tests {
         for (value, why) in [
             ("of:relative.json", "not absolute"),
             ("if:/a.json;of:rel", "not absolute"),
-            ("xf:/a.json", "neither"),
-            ("/a.json", "neither"),
+            ("xf:/a.json", "none of"),
+            ("/a.json", "none of"),
+            ("of:/a.json;caps:rel", "not absolute"),
+            ("of:/a.json;caps:/c;caps:/d", "given twice"),
+            ("caps:/c.json", "missing"),
+            ("capsx:/c.json;of:/a", "none of"),
             ("of:/a.json;of:/b.json", "given twice"),
             ("if:/a.json;if:/b.json", "given twice"),
             ("if:/a.json", "missing"),
-            ("", "neither"),
+            ("", "none of"),
             ("of:", "empty path"),
             ("of:   ", "empty path"),
-            ("of:/a;if:/b;if:/c", "more than one ';'"),
-            ("of:/a.json;", "neither"),
+            ("of:/a;if:/b;caps:/c;if:/d", "more than two ';'"),
+            ("of:/a.json;", "none of"),
         ] {
             let msg = problem(value);
             assert!(msg.contains(why), "{value:?} -> {msg}");

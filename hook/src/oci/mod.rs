@@ -30,7 +30,7 @@ use crate::{
         write::{Output, OutputError},
     },
     sys::detach::{self, DetachError},
-    tracer::{self, Job},
+    tracer::{self, CapsJob, Job},
 };
 
 /// The hook's arguments (from the hooks.d JSON).
@@ -77,9 +77,14 @@ pub fn run(state: &State, options: &Options) -> Result<(), HookError> {
 
 fn prestart(state: &State, options: &Options) -> Result<(), HookError> {
     let job = check(state, options)?;
-    // The output directory stays open in the tracer: the write goes where the check looked.
-    let keep = job.output.dir_fd().as_raw_fd();
-    let tracer = detach::spawn(&[keep], move |ready| tracer::run(job, ready))?;
+    // The output directories stay open in the tracer: the writes go where the check looked.
+    let mut keep = vec![job.output.dir_fd().as_raw_fd()];
+    keep.extend(
+        job.caps
+            .as_ref()
+            .map(|caps| caps.output.dir_fd().as_raw_fd()),
+    );
+    let tracer = detach::spawn(&keep, move |ready| tracer::run(job, ready))?;
     tracer.wait_attached(options.timeout)?;
     Ok(())
 }
@@ -107,11 +112,20 @@ fn check(state: &State, options: &Options) -> Result<Job, HookError> {
         .transpose()?;
     let outputs = AllowedDirs::resolve("--allowed-output-dir", &options.allowed_output_dirs)?;
     let output = Output::open(&request.output, &outputs)?;
+    // Refused exactly as an of: path would be.
+    let caps = match &request.caps {
+        Some(path) => Some(CapsJob::of_bundle(
+            Output::open(path, &outputs)?,
+            state.bundle(),
+        )),
+        None => None,
+    };
     Ok(Job {
         id: state.id().clone(),
         container,
         output,
         baseline,
+        caps,
         errno: options.errno,
         log_level: options.log_level,
     })

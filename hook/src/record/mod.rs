@@ -5,12 +5,13 @@
 
 pub mod launch;
 
-use std::{ffi::OsString, time::Instant};
+use std::{ffi::OsString, path::Path, time::Instant};
 
 use rustix::process::Signal;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::{
+    caps::report::Report,
     ebpf::{
         container::Container,
         programs::AttachPoint,
@@ -31,6 +32,8 @@ pub struct Plan {
     pub output: String,
     pub errno: u32,
     pub attach: AttachPoint,
+    /// Whether a capability report is wanted.
+    pub caps: bool,
 }
 
 impl Plan {
@@ -56,9 +59,10 @@ impl Plan {
     }
 }
 
-/// The command's profile and how it ended.
+/// The command's profile, its capability report when asked for, and how it ended.
 pub struct Recording {
     pub profile: Profile,
+    pub caps: Option<Report>,
     pub exit: Exit,
 }
 
@@ -102,9 +106,20 @@ async fn record(child: GatedChild, plan: &Plan) -> Result<Recording, RecordError
     let running = child.release().map_err(RecordError::Run)?;
     let exit = wait_forwarding_signals(&running).await?;
     let snapshot = recorder.snapshot().map_err(RecordError::Read)?;
+    // The command ran in this process's root, as this process's user.
+    let root_user = rustix::process::geteuid().is_root();
+    let caps = plan
+        .caps
+        .then(|| recorder.capability_report(Path::new("/"), root_user))
+        .transpose()
+        .map_err(RecordError::Read)?;
     recorder.release().map_err(RecordError::Read)?;
     let profile = plan.recipe().build(&snapshot.names(Arch::NATIVE));
-    Ok(Recording { profile, exit })
+    Ok(Recording {
+        profile,
+        caps,
+        exit,
+    })
 }
 
 /// The command is PID 1 of its namespace and ignores signals it has no handler for, so a

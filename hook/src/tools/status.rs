@@ -1,13 +1,18 @@
 //! What this node traces right now, for `oci-seccomp-bpf-hook status`: per eBPF object in the
 //! [`registry`](crate::node::registry), whether its programs run (and their IDs), and each live
-//! container slot (ID, PID, output, since when, syscalls so far).
+//! container slot (ID, PID, output, since when, syscalls and capabilities so far).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
 use crate::{
-    ebpf::{programs::Programs, seen::read_slot},
+    caps::set::CapSet,
+    ebpf::{
+        caps,
+        programs::Programs,
+        seen::{read_caps, read_slot},
+    },
     node::{
         registry::{LinkRecord, Registry, RegistryError},
         shared_dir,
@@ -35,6 +40,8 @@ pub struct Traced {
     pub since: u64,
     /// Distinct syscalls recorded so far, all ABIs together (`None`: maps unreadable).
     pub syscalls: Option<usize>,
+    /// Capabilities used so far (`None`: not observed on this node, or maps unreadable).
+    pub capabilities: Option<CapSet>,
 }
 
 /// Every object registered on this node, in the registry's order.
@@ -45,8 +52,10 @@ pub fn read() -> Result<Vec<ObjectStatus>, RegistryError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => return Err(RegistryError { path: dir, source }),
     };
+    // Each registry is a directory named by its object's hash.
     let mut keys: Vec<String> = entries
         .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
     keys.sort();
@@ -57,11 +66,16 @@ fn object(dir: &std::path::Path, key: String) -> Result<ObjectStatus, RegistryEr
     // Locked: nobody takes or frees a slot while we look.
     let registry = Registry::lock_at(&dir.join(&key))?;
     let records = registry.links();
-    let programs = Programs::join(&records);
+    let programs = Programs::join(&records, registry.note(caps::NOTE));
     let mut containers = Vec::new();
     for live in registry.live_slots() {
         let syscalls = programs.as_ref().and_then(|p| read_slot(p, live.slot).ok());
+        let capabilities = programs
+            .as_ref()
+            .and_then(|p| read_caps(p, live.slot).ok().flatten())
+            .map(|checks| checks.granted);
         containers.push(Traced {
+            capabilities,
             slot: live.slot,
             id: live.label.id,
             pid: live.pid,
@@ -95,6 +109,7 @@ pub fn to_json(objects: &[ObjectStatus]) -> Value {
                 "containers": object.containers.iter().map(|c| json!({
                     "id": c.id, "pid": c.pid, "output": c.output, "since": c.since,
                     "syscalls": c.syscalls, "slot": c.slot,
+                    "capabilities": c.capabilities.map(CapSet::names),
                 })).collect::<Vec<_>>(),
             })
         })
@@ -123,15 +138,21 @@ pub fn to_text(objects: &[ObjectStatus]) -> String {
             programs.join(", ")
         ));
         text.push_str(&format!(
-            "  {:<16} {:>8} {:>10} {:>8}  OUTPUT\n",
-            "CONTAINER", "PID", "FOR", "SYSCALLS"
+            "  {:<16} {:>8} {:>10} {:>8}  {:<24}  OUTPUT\n",
+            "CONTAINER", "PID", "FOR", "SYSCALLS", "CAPABILITIES"
         ));
         for c in &object.containers {
             let id: String = c.id.chars().take(16).collect();
             let syscalls = c.syscalls.map_or("?".into(), |n| n.to_string());
             let age = format!("{}s", now.saturating_sub(c.since));
+            let caps = c
+                .capabilities
+                .map_or("?".into(), |set| match set.is_empty() {
+                    true => "none".into(),
+                    false => set.short_names().join(","),
+                });
             text.push_str(&format!(
-                "  {id:<16} {:>8} {age:>10} {syscalls:>8}  {}\n",
+                "  {id:<16} {:>8} {age:>10} {syscalls:>8}  {caps:<24}  {}\n",
                 c.pid, c.output
             ));
         }

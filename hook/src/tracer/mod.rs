@@ -2,7 +2,10 @@
 //! wait for the container's init to exit, write the profile, hand the outcome to poststop.
 //! It outlives the hook that forked it, so it reports to syslog.
 
-use std::{path::Path, time::Instant};
+use std::{
+    path::{Path, PathBuf},
+    time::Instant,
+};
 
 use log::LevelFilter;
 use serde_json::Value;
@@ -33,8 +36,36 @@ pub struct Job {
     pub container: Container,
     pub output: Output,
     pub baseline: Option<Value>,
+    /// The capability report, when the annotation asks for one.
+    pub caps: Option<CapsJob>,
     pub errno: u32,
     pub log_level: Option<LevelFilter>,
+}
+
+/// Where the capability report goes, and what it needs to know of the container.
+pub struct CapsJob {
+    pub output: Output,
+    /// The container's root directory, where its executed files are looked up.
+    pub root: PathBuf,
+    /// Whether the container's process runs as root (`process.user.uid` 0).
+    pub root_user: bool,
+}
+
+impl CapsJob {
+    /// For the container of `bundle`: its root and user from its `config.json` (`/` and root
+    /// when unreadable; a file then not found is listed as not inspected).
+    pub fn of_bundle(output: Output, bundle: &Path) -> Self {
+        let config: Value = std::fs::read(bundle.join("config.json"))
+            .ok()
+            .and_then(|text| serde_json::from_slice(&text).ok())
+            .unwrap_or_default();
+        let root = config["root"]["path"].as_str().unwrap_or("/");
+        Self {
+            output,
+            root: bundle.join(root),
+            root_user: config["process"]["user"]["uid"].as_u64().unwrap_or(0) == 0,
+        }
+    }
 }
 
 impl Job {
@@ -154,5 +185,17 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String, TracerError> 
     let count = recorded.names.len();
     let profile = job.recipe().build(&recorded);
     job.output.write(&profile.to_bytes())?;
-    Ok(format!("wrote {} ({count} syscalls seen)", path.display()))
+    let mut summary = format!("wrote {} ({count} syscalls seen)", path.display());
+    if let Some(caps) = &job.caps {
+        let report = recorder
+            .capability_report(&caps.root, caps.root_user)
+            .map_err(TracerError::Read)?;
+        caps.output.write(&report.to_bytes())?;
+        if let Err(reason) = &report.observed_by {
+            log::warn!("container {}: {reason}", job.id);
+        }
+        let written = caps.output.path().display();
+        summary.push_str(&format!(" and {written} ({})", report.summary()));
+    }
+    Ok(summary)
 }

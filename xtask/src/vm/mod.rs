@@ -21,7 +21,7 @@ pub use kernel::{Kernel, MATRIX};
 use crate::{deps, util};
 
 /// The test binaries run inside: `record` itself, and the shared programs.
-const TESTS: [&str; 2] = ["record", "programs"];
+const TESTS: [&str; 3] = ["record", "programs", "caps"];
 
 /// A boot, its tests included, takes 20-60 s under emulation; a hang ends here.
 const BOOT_DEADLINE: Duration = Duration::from_secs(300);

@@ -1,0 +1,236 @@
+//! Capability checks of started members, and the executions that start them. Capability checks
+//! are rare next to syscalls, but the kernel makes one on every writable private mapping (the
+//! overcommit check), so a non-member is turned away by the per-CPU memo before any lookup.
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_stack, bpf_probe_read_kernel,
+        bpf_probe_read_kernel_str_bytes,
+    },
+    macros::{fexit, map, raw_tracepoint},
+    maps::{Array, HashMap},
+    programs::{FExitContext, RawTracePointContext},
+    EbpfContext,
+};
+use hook_common::{
+    CapCalibration, CapsSeen, ExecKey, BPF_F_NO_PREALLOC, CAP_OPT_NOAUDIT, CAP_SETUID, CAP_SLOTS,
+    CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN, EXEC_SLOTS, NODE_EPOCH,
+    OFFSET_BPRM_FILENAME, OFFSET_CRED_USER_NS, OFFSET_FOUND, OFFSET_NS_INUM, OFFSET_REAL_CRED,
+    OFFSET_SLOTS, TRACED_SLOT_MASK, TRACED_STARTED,
+};
+
+use crate::{count_lost, current_task, uncached_value, CONTAINERS, NODE, TRACED, VERDICT};
+
+/// Kernel struct offsets from the kernel's BTF (`contract::GLOBAL_KERNEL_OFFSETS`).
+#[unsafe(no_mangle)]
+static KERNEL_OFFSETS: [u64; OFFSET_SLOTS] = [0; OFFSET_SLOTS];
+
+#[map]
+static CAPS: Array<CapsSeen> = Array::with_max_entries(CONTAINER_SLOTS, 0);
+
+#[map]
+static CAP_CAL: Array<CapCalibration> = Array::with_max_entries(1, 0);
+
+#[map]
+static EXECS: HashMap<ExecKey, u8> = HashMap::with_max_entries(EXEC_SLOTS, BPF_F_NO_PREALLOC);
+
+/// `TP_PROTO(cred, target_ns, capable_ns, cap, ret)`; `capable_ns` is `cred->user_ns`.
+#[raw_tracepoint(tracepoint = "cap_capable")]
+pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
+    let (cred, target, cred_ns): (u64, u64, u64) = (ctx.arg(0), ctx.arg(1), ctx.arg(2));
+    // `int` arguments: only the low 32 bits of their slots are defined.
+    let (cap, ret) = (
+        u64::from(ctx.arg::<u64>(3) as u32),
+        ctx.arg::<u64>(4) as i32,
+    );
+    let task = current_task();
+    let Some(slot) = started_slot(task) else {
+        calibrate(&ctx, cap);
+        return 0;
+    };
+    // The tracepoint has no options: the overcommit check is told by its stack.
+    let quiet = cap == CAP_SYS_ADMIN && is_overcommit_check(&ctx);
+    record_check(task, slot, (cred, target, cred_ns), cap, ret == 0, quiet);
+    0
+}
+
+/// `security_capable(cred, ns, cap, opts)`, then its return value.
+#[fexit(function = "security_capable")]
+pub fn cap_fexit(ctx: FExitContext) -> i32 {
+    let (cred, target): (u64, u64) = (ctx.arg(0), ctx.arg(1));
+    // `int` and `unsigned int`: only the low 32 bits of their slots are defined (5.10's
+    // trampoline leaves the rest as the caller's registers had them).
+    let cap = u64::from(ctx.arg::<u64>(2) as u32);
+    let opts = u64::from(ctx.arg::<u64>(3) as u32);
+    let ret = ctx.arg::<u64>(4) as i32;
+    let task = current_task();
+    let Some(slot) = started_slot(task) else {
+        return 0;
+    };
+    let cred_ns = read_u64(cred.wrapping_add(offset(OFFSET_CRED_USER_NS)));
+    let quiet = opts & CAP_OPT_NOAUDIT != 0;
+    record_check(task, slot, (cred, target, cred_ns), cap, ret == 0, quiet);
+    0
+}
+
+/// A member's successful execve: its workload has started, and the file's name is kept.
+/// `TP_PROTO(p, old_pid, bprm)`, run in the task itself.
+#[raw_tracepoint(tracepoint = "sched_process_exec")]
+pub fn task_exec(ctx: RawTracePointContext) -> i32 {
+    let task = current_task();
+    let Some(value) = uncached_value(task) else {
+        return 0;
+    };
+    let slot = value & TRACED_SLOT_MASK;
+    if TRACED.insert(task, slot | TRACED_STARTED, 0).is_err() {
+        count_lost(slot);
+        return 0;
+    }
+    let bprm: u64 = ctx.arg(2);
+    remember_exec(slot, bprm);
+    0
+}
+
+/// Records one check of started member `task` for its container `slot`, if it counts
+/// (`contract::CapsSeen`): `who` is (cred, target namespace, the cred's namespace).
+#[inline(always)]
+fn record_check(task: u64, slot: u32, who: (u64, u64, u64), cap: u64, granted: bool, quiet: bool) {
+    let (cred, target, cred_ns) = who;
+    // Borrowed credentials (overlayfs copy-up, override_creds) are not the workload's.
+    if offset(OFFSET_FOUND) == 0 || read_u64(task.wrapping_add(offset(OFFSET_REAL_CRED))) != cred {
+        return;
+    }
+    if target != cred_ns {
+        return;
+    }
+    let Some(container) = CONTAINERS.get(slot) else {
+        return;
+    };
+    let inum = read_u32(cred_ns.wrapping_add(offset(OFFSET_NS_INUM)));
+    if u64::from(inum) != container.user_ns {
+        return;
+    }
+    let Some(seen) = CAPS.get_ptr_mut(slot) else {
+        return;
+    };
+    // SAFETY: a live map value (the lookup succeeded); only field addresses are taken.
+    let bytes = unsafe {
+        match (quiet, granted) {
+            (true, _) => (*seen).quiet.as_mut_ptr(),
+            (false, true) => (*seen).granted.as_mut_ptr(),
+            (false, false) => (*seen).denied.as_mut_ptr(),
+        }
+    };
+    set_once(bytes, cap);
+}
+
+/// Sets byte `index` of the `CAP_SLOTS` bytes at `bytes`, once. A function of its own: the
+/// bounds check and the store stay in registers, where the verifier sees the bound (5.10's
+/// loses it when the index is spilled to the stack and reloaded).
+#[inline(never)]
+fn set_once(bytes: *mut u8, index: u64) {
+    if index >= CAP_SLOTS as u64 {
+        return;
+    }
+    // SAFETY: `bytes` starts `CAP_SLOTS` bytes of a live map value and `index` is below that;
+    // another CPU storing the same 1 at once is harmless.
+    unsafe {
+        let byte = bytes.add(index as usize);
+        if *byte == 0 {
+            *byte = 1;
+        }
+    }
+}
+
+/// The slot of `task`'s container once its workload started. The memo answers "not a member"
+/// for the task that last made a syscall on this CPU without a lookup.
+#[inline(always)]
+fn started_slot(task: u64) -> Option<u32> {
+    if let (Some(memo), Some(epoch)) = (VERDICT.get(0), NODE.get(NODE_EPOCH)) {
+        if memo.current == task && memo.epoch == *epoch && memo.slot == 0 {
+            return None;
+        }
+    }
+    // SAFETY: the value is copied at once, before a concurrent delete could free it.
+    let value = unsafe { TRACED.get(task) }.copied()?;
+    (value & TRACED_STARTED != 0).then_some(value & TRACED_SLOT_MASK)
+}
+
+/// Whether the current check returns into the quiet overcommit check's caller where a
+/// `security_capable` check would not (see `contract::CapCalibration`).
+#[inline(never)]
+fn is_overcommit_check<C: EbpfContext>(ctx: &C) -> bool {
+    let Some(cal) = CAP_CAL.get(0) else {
+        return false;
+    };
+    let depth = cal.depth as usize;
+    if cal.quiet_ip == 0 || depth >= CAP_STACK_DEPTH {
+        return false;
+    }
+    let mut stack = [0u64; CAP_STACK_DEPTH];
+    let size = core::mem::size_of_val(&stack) as u32;
+    // SAFETY: `stack` is a live buffer of `size` bytes; the helper writes at most that.
+    let got = unsafe { bpf_get_stack(ctx.as_ptr(), stack.as_mut_ptr().cast(), size, 0) };
+    got > 0 && stack[depth] == cal.quiet_ip
+}
+
+/// During calibration, the calibrating thread's checks leave their stacks instead of counting.
+#[inline(never)]
+fn calibrate<C: EbpfContext>(ctx: &C, cap: u64) {
+    let Some(cal) = CAP_CAL.get_ptr_mut(0) else {
+        return;
+    };
+    let tid = bpf_get_current_pid_tgid() & 0xffff_ffff;
+    // SAFETY: a live map value (the lookup succeeded); only the calibrating thread, one check
+    // at a time, writes it.
+    let cal = unsafe { &mut *cal };
+    if cal.tid == 0 || cal.tid != tid {
+        return;
+    }
+    let stack = match cap {
+        CAP_SETUID => &mut cal.normal,
+        CAP_SYS_ADMIN => &mut cal.quiet,
+        _ => return,
+    };
+    let size = core::mem::size_of_val(stack) as u32;
+    // SAFETY: `stack` is a live buffer of `size` bytes; the helper writes at most that.
+    unsafe { bpf_get_stack(ctx.as_ptr(), stack.as_mut_ptr().cast(), size, 0) };
+}
+
+/// Keeps `bprm->filename` for `slot` (a full map only loses the name: the check still counts).
+#[inline(never)]
+fn remember_exec(slot: u32, bprm: u64) {
+    if offset(OFFSET_FOUND) == 0 {
+        return;
+    }
+    let name = read_u64(bprm.wrapping_add(offset(OFFSET_BPRM_FILENAME)));
+    let mut key = ExecKey {
+        slot,
+        path: [0; EXEC_PATH_LEN],
+    };
+    // SAFETY: the helper checks the address itself and fails rather than faults.
+    if unsafe { bpf_probe_read_kernel_str_bytes(name as *const u8, &mut key.path) }.is_ok() {
+        // By reference: a copy of the 256-byte key would fill half the 512-byte BPF stack.
+        #[allow(clippy::needless_borrows_for_generic_args)]
+        let _ = EXECS.insert(&key, &1, 0);
+    }
+}
+
+/// `KERNEL_OFFSETS[i]`, as the loader wrote it.
+#[inline(always)]
+fn offset(i: usize) -> u64 {
+    // SAFETY: a volatile read of our own static, in bounds (the index is checked).
+    unsafe { core::ptr::read_volatile(&KERNEL_OFFSETS[i]) }
+}
+
+#[inline(always)]
+fn read_u64(at: u64) -> u64 {
+    // SAFETY: the helper checks the address itself and fails rather than faults.
+    unsafe { bpf_probe_read_kernel(at as *const u64) }.unwrap_or(0)
+}
+
+#[inline(always)]
+fn read_u32(at: u64) -> u32 {
+    // SAFETY: as for `read_u64`.
+    unsafe { bpf_probe_read_kernel(at as *const u32) }.unwrap_or(0)
+}

@@ -1,0 +1,347 @@
+//! The capability report: what a container needed, what it tried and went without, what the
+//! kernel checked quietly, what its executed files carry, and the forms people paste to run it
+//! with exactly that (podman and docker flags, a Kubernetes `securityContext`, compose, OCI
+//! `process.capabilities`). Its JSON fields are stable; the README documents them.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::{
+    file::{self, FileCaps},
+    set::CapSet,
+};
+
+/// What the programs recorded for one container: capability numbers, and the names of the
+/// files its started tasks executed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checks {
+    pub granted: CapSet,
+    pub denied: CapSet,
+    pub quiet: CapSet,
+    pub executed: Vec<String>,
+}
+
+/// A container's capability report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// How the checks were seen, or why they could not be.
+    pub observed_by: Result<String, String>,
+    pub needed: CapSet,
+    pub attempted: CapSet,
+    pub quiet: CapSet,
+    pub files: Vec<FileCaps>,
+    /// Executed files whose capabilities could not be read, and why.
+    pub not_inspected: Vec<(String, String)>,
+    /// Whether the container's process runs as root (the OCI form differs).
+    pub root_user: bool,
+}
+
+impl Report {
+    /// The report for `checks` (`None`: they could not be observed, `observed_by` says why),
+    /// reading executed files' capabilities inside `root`, the container's root directory.
+    pub fn build(
+        observed_by: Result<String, String>,
+        checks: Option<&Checks>,
+        root: &Path,
+        root_user: bool,
+    ) -> Self {
+        let empty = Checks::default();
+        let checks = checks.unwrap_or(&empty);
+        let (files, not_inspected) = file_caps(root, &checks.executed);
+        let from_files = files
+            .iter()
+            .fold(CapSet::default(), |s, f| s.union(f.permitted));
+        let needed = checks.granted.union(from_files);
+        Self {
+            observed_by,
+            needed,
+            attempted: checks.denied.minus(needed),
+            quiet: checks.quiet.minus(needed),
+            files,
+            not_inspected,
+            root_user,
+        }
+    }
+
+    /// Pretty JSON with a final newline, as the report file holds it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes =
+            serde_json::to_vec_pretty(&self.to_json()).expect("a JSON value always serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// One line for logs.
+    pub fn summary(&self) -> String {
+        match &self.observed_by {
+            Ok(_) if self.needed.is_empty() => "needs no capability".into(),
+            Ok(_) => format!("needs {}", self.needed.short_names().join(",")),
+            Err(reason) => reason.clone(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let Ok(observed_by) = &self.observed_by else {
+            return json!({
+                "observed_by": null,
+                "unavailable": self.observed_by.as_ref().err(),
+                "needed": null,
+            });
+        };
+        let files: Vec<Value> = self
+            .files
+            .iter()
+            .map(|f| json!({ "path": f.path, "permitted": f.permitted.names() }))
+            .collect();
+        let not_inspected: Vec<Value> = self
+            .not_inspected
+            .iter()
+            .map(|(path, why)| json!({ "path": path, "reason": why }))
+            .collect();
+        json!({
+            "observed_by": observed_by,
+            "unavailable": null,
+            "user": if self.root_user { "root" } else { "non-root" },
+            "needed": self.needed.names(),
+            "attempted": self.attempted.names(),
+            "checked_quietly": self.quiet.names(),
+            "from_file_capabilities": files,
+            "executables_not_inspected": not_inspected,
+            "run_with": run_with(self.needed, self.root_user),
+            "notes": self.notes(observed_by),
+        })
+    }
+
+    /// Whether `doc` has a report's shape (rather than a profile's).
+    pub fn looks_like(doc: &Value) -> bool {
+        doc.get("observed_by").is_some() && doc.get("needed").is_some()
+    }
+
+    /// A report as [`Report::to_json`] wrote it; `None` when `doc` is not one.
+    pub fn from_json(doc: &Value) -> Option<Self> {
+        let set = |key: &str| -> Option<CapSet> {
+            let names = doc[key].as_array()?;
+            let numbers: Option<Vec<u32>> = names
+                .iter()
+                .map(|n| n.as_str().and_then(super::names::number))
+                .collect();
+            Some(CapSet::of(numbers?))
+        };
+        if let Some(reason) = doc["unavailable"].as_str() {
+            return Some(Self::unavailable(reason.to_owned()));
+        }
+        let files = doc["from_file_capabilities"].as_array()?;
+        let files = files
+            .iter()
+            .map(|f| {
+                let permitted = f["permitted"].as_array()?;
+                let numbers: Option<Vec<u32>> = permitted
+                    .iter()
+                    .map(|n| n.as_str().and_then(super::names::number))
+                    .collect();
+                Some(FileCaps {
+                    path: f["path"].as_str()?.to_owned(),
+                    permitted: CapSet::of(numbers?),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            observed_by: Ok(doc["observed_by"].as_str()?.to_owned()),
+            needed: set("needed")?,
+            attempted: set("attempted")?,
+            quiet: set("checked_quietly")?,
+            files,
+            not_inspected: Vec::new(),
+            root_user: doc["user"].as_str() != Some("non-root"),
+        })
+    }
+
+    fn unavailable(reason: String) -> Self {
+        Self {
+            observed_by: Err(reason),
+            needed: CapSet::default(),
+            attempted: CapSet::default(),
+            quiet: CapSet::default(),
+            files: Vec::new(),
+            not_inspected: Vec::new(),
+            root_user: true,
+        }
+    }
+
+    /// One report needing what any of `reports` needs (runs of one application on several
+    /// nodes or inputs); non-root when any of them ran as another user. `Err` names the first
+    /// report that observed nothing.
+    pub fn union<'a>(reports: impl IntoIterator<Item = &'a Report>) -> Result<Self, String> {
+        let mut merged: Option<Self> = None;
+        for report in reports {
+            if let Err(reason) = &report.observed_by {
+                return Err(reason.clone());
+            }
+            let Some(m) = merged.as_mut() else {
+                merged = Some(report.clone());
+                continue;
+            };
+            m.needed = m.needed.union(report.needed);
+            m.attempted = m.attempted.union(report.attempted).minus(m.needed);
+            m.quiet = m.quiet.union(report.quiet).minus(m.needed);
+            for file in &report.files {
+                if !m.files.contains(file) {
+                    m.files.push(file.clone());
+                }
+            }
+            m.root_user &= report.root_user;
+        }
+        merged.ok_or_else(|| "nothing to merge: give at least one report".to_owned())
+    }
+
+    fn notes(&self, observed_by: &str) -> Vec<String> {
+        let mut notes = Vec::new();
+        if observed_by.starts_with("tracepoint") {
+            notes.push(
+                "the capability:cap_capable tracepoint carries no audit option: the kernel's \
+                 quiet CAP_SYS_ADMIN check on writable mappings shows as attempted (or needed \
+                 where CAP_SYS_ADMIN was granted)"
+                    .to_owned(),
+            );
+        }
+        if !self.needed.minus(CapSet::of([10])).is_empty() {
+            notes.push(
+                "Kubernetes' restricted Pod Security level allows adding only \
+                 NET_BIND_SERVICE"
+                    .to_owned(),
+            );
+        }
+        if !self.root_user && !self.needed.is_empty() {
+            notes.push(
+                "Kubernetes gives a non-root container no ambient capabilities: `add` reaches \
+                 its process only through file capabilities (podman and docker set ambient)"
+                    .to_owned(),
+            );
+        }
+        notes
+    }
+}
+
+/// The forms that run a container with exactly `set`.
+fn run_with(set: CapSet, root_user: bool) -> Value {
+    let short = set.short_names();
+    let flags = match short.is_empty() {
+        true => "--cap-drop=ALL".to_owned(),
+        false => format!("--cap-drop=ALL --cap-add={}", short.join(",")),
+    };
+    let names = set.names();
+    let (inheritable, ambient) = match root_user {
+        true => (Vec::new(), Vec::new()),
+        false => (names.clone(), names.clone()),
+    };
+    json!({
+        "podman": flags,
+        "docker": flags,
+        "kubernetes": { "securityContext": { "capabilities": { "drop": ["ALL"], "add": short } } },
+        "compose": { "cap_drop": ["ALL"], "cap_add": short },
+        "oci": { "process": { "capabilities": {
+            "bounding": names, "effective": names, "permitted": names,
+            "inheritable": inheritable, "ambient": ambient,
+        } } },
+    })
+}
+
+/// The file capabilities of each executed file that has any, and the files that could not be
+/// read (a relative name, or a file gone or unreadable), each once.
+fn file_caps(root: &Path, executed: &[String]) -> (Vec<FileCaps>, Vec<(String, String)>) {
+    let mut files = Vec::new();
+    let mut not_inspected = Vec::new();
+    let mut paths: Vec<&String> = executed.iter().collect();
+    paths.sort();
+    paths.dedup();
+    for path in paths {
+        if !path.starts_with('/') {
+            not_inspected.push((path.clone(), "a relative name".into()));
+            continue;
+        }
+        match file::read_in_root(root, path) {
+            Ok(Some(permitted)) => files.push(FileCaps {
+                path: path.clone(),
+                permitted,
+            }),
+            Ok(None) => {}
+            Err(e) => not_inspected.push((path.clone(), e.to_string())),
+        }
+    }
+    (files, not_inspected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checks(granted: &[u32], denied: &[u32], quiet: &[u32]) -> Checks {
+        Checks {
+            granted: CapSet::of(granted.iter().copied()),
+            denied: CapSet::of(denied.iter().copied()),
+            quiet: CapSet::of(quiet.iter().copied()),
+            executed: vec!["/bin/true".into(), "relative".into()],
+        }
+    }
+
+    #[test]
+    fn granted_is_needed_and_the_rest_is_told_apart() {
+        let seen = checks(&[0, 6], &[0, 13], &[21]);
+        let report = Report::build(
+            Ok("fexit security_capable".into()),
+            Some(&seen),
+            Path::new("/nonexistent"),
+            true,
+        );
+        let doc = report.to_json();
+        assert_eq!(doc["needed"], json!(["CAP_CHOWN", "CAP_SETGID"]));
+        assert_eq!(doc["attempted"], json!(["CAP_NET_RAW"]));
+        assert_eq!(doc["checked_quietly"], json!(["CAP_SYS_ADMIN"]));
+        assert_eq!(
+            doc["run_with"]["podman"],
+            "--cap-drop=ALL --cap-add=CHOWN,SETGID"
+        );
+        let caps = &doc["run_with"]["kubernetes"]["securityContext"]["capabilities"];
+        assert_eq!(caps["add"], json!(["CHOWN", "SETGID"]));
+        assert_eq!(
+            doc["run_with"]["oci"]["process"]["capabilities"]["ambient"],
+            json!([])
+        );
+        assert_eq!(
+            doc["executables_not_inspected"].as_array().unwrap().len(),
+            2
+        );
+        assert_eq!(report.summary(), "needs CHOWN,SETGID");
+    }
+
+    #[test]
+    fn non_root_gets_ambient_and_nothing_needed_drops_all() {
+        let report = Report::build(
+            Ok("t".into()),
+            Some(&checks(&[10], &[], &[])),
+            Path::new("/"),
+            false,
+        );
+        let oci = &report.to_json()["run_with"]["oci"]["process"]["capabilities"];
+        assert_eq!(oci["ambient"], json!(["CAP_NET_BIND_SERVICE"]));
+        assert_eq!(oci["inheritable"], oci["permitted"]);
+        let none = Report::build(
+            Ok("t".into()),
+            Some(&Checks::default()),
+            Path::new("/"),
+            true,
+        );
+        assert_eq!(none.to_json()["run_with"]["podman"], "--cap-drop=ALL");
+        assert_eq!(none.summary(), "needs no capability");
+    }
+
+    #[test]
+    fn unavailable_is_never_an_empty_set() {
+        let report = Report::build(Err("no way".into()), None, Path::new("/"), true);
+        let doc = report.to_json();
+        assert_eq!(doc["needed"], Value::Null);
+        assert_eq!(doc["unavailable"], "no way");
+        assert_eq!(report.summary(), "no way");
+    }
+}
