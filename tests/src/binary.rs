@@ -37,6 +37,16 @@ pub fn skewed_binary() -> Option<PathBuf> {
     gate(missing).then_some(path)
 }
 
+/// The Debian root filesystem `cargo xtask test` makes (nginx, python3); `None` (after [`gate`]'s
+/// rule) when it was not made. Run it through an overlay: it is shared by every test.
+pub fn debian_rootfs() -> Option<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = paths::debian_rootfs(&paths::target_dir(&workspace));
+    let missing = (!root.with_extension("complete").is_file())
+        .then(|| format!("{} was not made (run `cargo xtask test`)", root.display()));
+    gate(missing).then_some(root)
+}
+
 /// `oci-seccomp-bpf-hook status --json` of `binary`, parsed.
 pub fn status_of(binary: &Path) -> serde_json::Value {
     let out = std::process::Command::new(binary)

@@ -120,6 +120,12 @@ impl Podman {
         }
     }
 
+    /// The same engine with `rootfs` as its containers' root filesystem instead of busybox's.
+    pub fn on_rootfs(mut self, rootfs: PathBuf) -> Self {
+        self.rootfs = rootfs;
+        self
+    }
+
     /// The same engine, its containers on an overlay of the rootfs (see `overlay`).
     pub fn on_overlay(mut self) -> Self {
         self.overlay = true;

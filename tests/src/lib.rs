@@ -26,7 +26,7 @@ pub mod syslog;
 pub mod wait;
 
 pub use binary::{
-    debug_artifact, hook_binary, hook_processes, run_hook, skewed_binary, status_of,
+    debian_rootfs, debug_artifact, hook_binary, hook_processes, run_hook, skewed_binary, status_of,
     traced_containers, tracer_writing_into,
 };
 pub use gate::{gate, in_ci, privileged, privileged_with, ready, this_test, which};

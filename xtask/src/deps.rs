@@ -59,6 +59,8 @@ pub fn for_tests() -> Vec<Need> {
         Need::tool("python3", "python3"),
         Need::tool("gcc", "gcc"),
         Need::tool("tar", "tar"),
+        // The workload tests' Debian root filesystem (see `debian.rs`).
+        Need::tool("debootstrap", "debootstrap"),
     ];
     if cfg!(target_arch = "x86_64") {
         needs.push(Need::file("/usr/lib/x86_64-linux-gnu/libc.a", "libc6-dev"));

@@ -1,5 +1,7 @@
 //! Project chores: `cargo xtask <command>`. See `cargo xtask --help`.
 
+mod apt;
+mod debian;
 mod deps;
 mod ebpf;
 mod install;

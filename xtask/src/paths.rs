@@ -42,6 +42,11 @@ pub fn skewed_binary(target_dir: &Path) -> PathBuf {
     target_dir.join("skew").join("oci-seccomp-bpf-hook")
 }
 
+/// The Debian root filesystem `cargo xtask test` makes for the workload tests (nginx).
+pub fn debian_rootfs(target_dir: &Path) -> PathBuf {
+    target_dir.join("debian").join("bookworm")
+}
+
 /// The variable naming the file a test that cannot run writes `TEST: REASON` to (set by
 /// `cargo xtask test`, which counts those lines as skipped).
 pub const SKIP_LOG_VAR: &str = "OSBH_SKIP_LOG";

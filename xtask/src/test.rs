@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use crate::{deps, ebpf, skew, tally::Tally, util, vm};
+use crate::{debian, deps, ebpf, skew, tally::Tally, util, vm};
 
 pub struct Options {
     /// Run the kernel matrix after the tests.
@@ -25,6 +25,7 @@ pub fn run(options: &Options) -> Result<()> {
         deps::ensure_lean(&deps::for_vm_tests(), "the kernel matrix")?;
     }
     ebpf::build(true)?;
+    debian::ensure()?;
     // The end-to-end tests drive this binary through podman, runc and crun, and run the
     // benchmark example once (--quick); the version-skew test needs a second binary with
     // another object.

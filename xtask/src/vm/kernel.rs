@@ -78,7 +78,7 @@ impl Kernel {
             &sources,
             format!(
                 "deb [signed-by={keyring}] {} {} main\n",
-                mirror(),
+                crate::apt::mirror()?,
                 self.suite
             ),
         )?;
@@ -121,30 +121,6 @@ impl Kernel {
         let _ = std::fs::remove_dir_all(dir.join("cache"));
         Ok(())
     }
-}
-
-/// The first Debian archive in apt's sources (not a security or third-party one).
-fn mirror() -> String {
-    let mut texts = vec![std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default()];
-    for entry in std::fs::read_dir("/etc/apt/sources.list.d")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.ends_with(".list") || name.ends_with(".sources") {
-            texts.push(std::fs::read_to_string(entry.path()).unwrap_or_default());
-        }
-    }
-    texts
-        .iter()
-        .flat_map(|t| t.split_whitespace())
-        .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
-        .find(|w| w.trim_end_matches('/').ends_with("/debian"))
-        .unwrap_or("http://deb.debian.org/debian")
-        .trim_end_matches('/')
-        .to_owned()
 }
 
 fn debian_arch() -> &'static str {
