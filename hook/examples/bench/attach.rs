@@ -164,13 +164,15 @@ pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
 fn report_memory(report: &mut Report, memory: &[(String, u64)]) {
     let kib = |bytes: u64| Samples(vec![bytes as f64 / 1024.0]);
     let total: u64 = memory.iter().map(|(_, bytes)| bytes).sum();
+    use hook::contract;
     let per_slot_maps = [
-        "CONTAINERS",
-        "SEEN",
-        "INITS",
-        "CGROUPS",
-        "LOST",
-        "OUT_OF_RANGE",
+        contract::MAP_CONTAINERS,
+        contract::MAP_SEEN,
+        contract::MAP_INITS,
+        contract::MAP_CGROUPS,
+        contract::MAP_LOST,
+        contract::MAP_OUT_OF_RANGE,
+        contract::MAP_CAPS,
     ];
     let per_slot: u64 = memory
         .iter()
