@@ -12,7 +12,7 @@ use hook::{
         caps::CapWatch, container::Container, programs::AttachPoint, recorder::Recorder,
         slot::Window,
     },
-    record::launch,
+    record::launch::{self, GatedChild},
 };
 
 use crate::{
@@ -24,139 +24,144 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Every phase's samples, over the runs.
+#[derive(Default)]
+struct Phases {
+    aya_default: Samples,
+    scan: Samples,
+    total: Samples,
+    loader: Samples,
+    offsets: Samples,
+    object: Samples,
+    verify: Samples,
+    links: Samples,
+    register: Samples,
+    join_total: Samples,
+    join: Samples,
+    join_register: Samples,
+    /// How many programs the first tracer attached (5 with the capability programs).
+    programs: usize,
+    memory: Vec<(String, u64)>,
+}
+
 /// Needs a tokio runtime entered (the loading recorder forwards its logs on it).
 pub fn measure(plan: &Plan, report: &mut Report) -> Result<()> {
     let first_init = launch::spawn_gated(&["/bin/true".into()])?;
     let later_init = launch::spawn_gated(&["/bin/true".into()])?;
+    let mut phases = Phases::default();
+    for _ in 0..plan.attach_runs {
+        one_run(&mut phases, &first_init, &later_init)?;
+    }
+    drop((first_init, later_init));
+    report_phases(report, phases);
+    Ok(())
+}
+
+/// aya's own loader, the BTF scan, a first tracer (it loads), a later one (it joins).
+fn one_run(phases: &mut Phases, first_init: &GatedChild, later_init: &GatedChild) -> Result<()> {
     let label = crate::label("bench");
-    let attach = |init: &launch::GatedChild| {
+    let attach = |init: &GatedChild| {
+        let target = Container::command(init.pid());
         Recorder::attach(
-            &Container::command(init.pid()),
+            &target,
             Window::Workload,
             AttachPoint::RawTracepoint,
             &label,
         )
     };
-    let [mut aya_default, mut loader, mut offsets, mut object, mut verify, mut links, mut register, mut total] =
-        std::array::from_fn(|_| Samples::default());
-    let [mut join_total, mut join, mut join_register] = std::array::from_fn(|_| Samples::default());
-    let mut memory = Vec::new();
-    let mut programs = 3;
-    let mut scan = Samples::default();
-    for _ in 0..plan.attach_runs {
-        let started = Instant::now();
-        drop(EbpfLoader::new());
-        aya_default.push(ms_since(started));
-        let started = Instant::now();
-        hook::ebpf::offsets::scan_kernel_btf().map_err(anyhow::Error::msg)?;
-        scan.push(ms_since(started));
+    let started = Instant::now();
+    drop(EbpfLoader::new());
+    phases.aya_default.push(ms_since(started));
+    let started = Instant::now();
+    hook::ebpf::offsets::scan_kernel_btf().map_err(anyhow::Error::msg)?;
+    phases.scan.push(ms_since(started));
 
-        let started = Instant::now();
-        let first = attach(&first_init)?;
-        total.push(ms_since(started));
-        anyhow::ensure!(
-            first.loaded_programs(),
-            "another tracer runs: stop it first"
-        );
-        if !matches!(first.caps(), CapWatch::Unavailable(_)) {
-            programs = 5;
-        }
-        let t = first.timings();
-        for (samples, d) in [
-            (&mut loader, t.loader),
-            (&mut offsets, t.offsets),
-            (&mut object, t.object),
-            (&mut verify, t.verify),
-            (&mut links, t.attach),
-            (&mut register, t.register),
-        ] {
-            samples.push(ms(d));
-        }
-
-        if memory.is_empty() {
-            memory = first.kernel_memory();
-        }
-        let started = Instant::now();
-        let later = attach(&later_init)?;
-        join_total.push(ms_since(started));
-        let t = later.timings();
-        join.push(ms(t.join));
-        join_register.push(ms(t.register));
-        drop(later);
-        drop(first);
+    let started = Instant::now();
+    let first = attach(first_init)?;
+    phases.total.push(ms_since(started));
+    anyhow::ensure!(
+        first.loaded_programs(),
+        "another tracer runs: stop it first"
+    );
+    phases.programs = match first.caps() {
+        CapWatch::Unavailable(_) => 3,
+        _ => 5,
+    };
+    let t = first.timings();
+    for (samples, d) in [
+        (&mut phases.loader, t.loader),
+        (&mut phases.offsets, t.offsets),
+        (&mut phases.object, t.object),
+        (&mut phases.verify, t.verify),
+        (&mut phases.links, t.attach),
+        (&mut phases.register, t.register),
+    ] {
+        samples.push(ms(d));
     }
-    let all = Some(("first container, whole", &total));
-    let figure = "2 attach";
-    report.add(figure, "first container, whole", "ms", total.clone(), None);
-    report.add(
-        figure,
-        "create loader, kernel BTF hidden",
-        "ms",
-        loader,
-        Some(("aya EbpfLoader::new() (parses BTF)", &aya_default)),
-    );
-    report.add(
-        figure,
-        "aya EbpfLoader::new() (parses BTF)",
-        "ms",
-        aya_default.clone(),
-        None,
-    );
-    report.add(
-        figure,
-        "kernel struct offsets (4 fields, kept per boot)",
-        "ms",
-        offsets,
-        all,
-    );
-    report.add(
-        figure,
-        "kernel struct offsets: the BTF scan, first load after boot",
-        "ms",
-        scan,
-        Some(("aya EbpfLoader::new() (parses BTF)", &aya_default)),
-    );
-    report.add(figure, "parse object, create maps", "ms", object, all);
-    report.add(
-        figure,
-        format!("program load (verifier), {programs} programs"),
-        "ms",
-        verify,
-        all,
-    );
-    report.add(
-        figure,
-        format!("attach, {programs} links"),
-        "ms",
-        links,
-        all,
-    );
-    report.add(figure, "register the container", "ms", register, all);
-    report.add(
-        figure,
-        "later container, whole (joins running programs)",
-        "ms",
-        join_total.clone(),
-        all,
-    );
-    let joined = Some(("later container, whole", &join_total));
-    report.add(
-        figure,
-        "later: open programs and maps by ID",
-        "ms",
-        join,
-        joined,
-    );
-    report.add(
-        figure,
-        "later: register the container",
-        "ms",
-        join_register,
-        joined,
-    );
-    drop((first_init, later_init));
-    report_memory(report, &memory);
+    if phases.memory.is_empty() {
+        phases.memory = first.kernel_memory();
+    }
+    let started = Instant::now();
+    let later = attach(later_init)?;
+    phases.join_total.push(ms_since(started));
+    let t = later.timings();
+    phases.join.push(ms(t.join));
+    phases.join_register.push(ms(t.register));
     Ok(())
+}
+
+fn report_phases(report: &mut Report, p: Phases) {
+    let figure = "2 attach";
+    let aya = Some(("aya EbpfLoader::new() (parses BTF)", &p.aya_default));
+    let all = Some(("first container, whole", &p.total));
+    let joined = Some(("later container, whole", &p.join_total));
+    let programs = p.programs;
+    let rows = [
+        ("first container, whole".to_owned(), &p.total, None),
+        ("create loader, kernel BTF hidden".into(), &p.loader, aya),
+        (
+            "aya EbpfLoader::new() (parses BTF)".into(),
+            &p.aya_default,
+            None,
+        ),
+        (
+            "kernel struct offsets (4 fields, kept per boot)".into(),
+            &p.offsets,
+            all,
+        ),
+        (
+            "kernel struct offsets: the BTF scan, first load after boot".into(),
+            &p.scan,
+            aya,
+        ),
+        ("parse object, create maps".into(), &p.object, all),
+        (
+            format!("program load (verifier), {programs} programs"),
+            &p.verify,
+            all,
+        ),
+        (format!("attach, {programs} links"), &p.links, all),
+        ("register the container".into(), &p.register, all),
+        (
+            "later container, whole (joins running programs)".into(),
+            &p.join_total,
+            all,
+        ),
+        (
+            "later: open programs and maps by ID".into(),
+            &p.join,
+            joined,
+        ),
+        (
+            "later: register the container".into(),
+            &p.join_register,
+            joined,
+        ),
+    ];
+    for (name, samples, reference) in rows {
+        report.add(figure, name, "ms", samples.clone(), reference);
+    }
+    report_memory(report, &p.memory);
 }
 
 /// Figure 3's kernel side: what the kernel charges for the shared maps, once per node, and the

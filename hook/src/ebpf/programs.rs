@@ -363,17 +363,10 @@ mod tests {
     };
     use std::mem::size_of;
 
-    /// The embedded object must carry every name the contract promises, with the sizes this
-    /// side reads. Parsing the ELF needs no privileges, so this runs everywhere.
-    #[test]
-    fn object_matches_the_contract() {
-        let mut obj = aya_obj::Object::parse(object::OBJECT).expect("embedded object parses");
-        for name in contract::ALL_PROGRAMS {
-            assert!(obj.programs.contains_key(name), "program {name} missing");
-        }
+    /// (name, key size, value size, entries) of every map of the object.
+    fn expected_maps() -> [(&'static str, u32, usize, u32); 13] {
         let slots = contract::CONTAINER_SLOTS;
-        // (name, key size, value size, entries)
-        let expected = [
+        [
             (
                 contract::MAP_CONTAINERS,
                 4,
@@ -412,8 +405,18 @@ mod tests {
                 size_of::<CapCalibration>(),
                 1,
             ),
-        ];
-        for (name, key, value, entries) in expected {
+        ]
+    }
+
+    /// The embedded object must carry every name the contract promises, with the sizes this
+    /// side reads. Parsing the ELF needs no privileges, so this runs everywhere.
+    #[test]
+    fn object_matches_the_contract() {
+        let mut obj = aya_obj::Object::parse(object::OBJECT).expect("embedded object parses");
+        for name in contract::ALL_PROGRAMS {
+            assert!(obj.programs.contains_key(name), "program {name} missing");
+        }
+        for (name, key, value, entries) in expected_maps() {
             let map = &obj.maps[name];
             assert_eq!(map.key_size(), key, "{name} key");
             assert_eq!(map.value_size() as usize, value, "{name} value");
