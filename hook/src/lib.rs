@@ -8,6 +8,7 @@
 //! | [`oci`] | OCI state in → annotation parsed → baseline and output checked → tracer forked; poststop reads the outcome | the short-lived hook (`-s`), before the container starts |
 //! | [`tracer`] | attach → wait for the init's exit → profile written → outcome told | the long-lived tracer the hook forks |
 //! | [`record`] | a command started held before `execve`, recorded like a container | `record` |
+//! | [`wrapper`] | `create`/`run` of a bundle that asks for tracing: the hook added to its config.json, then the real runtime exec'd | `oci-seccomp-bpf-runtime`, the OCI runtime containerd and Docker are given |
 //! | [`tools`] | diff, merge, convert (SeccompProfile resources), snapshot, status | the commands that work on finished (or running) recordings |
 //! | [`ebpf`] | the embedded object loaded or joined by ID, a container's slot in the shared maps, the set read back | every life that records |
 //! | [`node`] | the node's files in `/run`: the registry of shared programs, slot labels, outcome files | every life |
@@ -32,3 +33,4 @@ pub mod record;
 pub mod sys;
 pub mod tools;
 pub mod tracer;
+pub mod wrapper;

@@ -1,16 +1,21 @@
 //! `oci-seccomp-bpf-hook`: the binary edge. Parses arguments, sets up logging, runs the
-//! command and turns errors into one clear line and an exit status.
+//! command and turns errors into one clear line and an exit status. Started under the name
+//! `oci-seccomp-bpf-runtime` it is the runtime wrapper instead ([`cmd::wrapper`]).
 
 mod cmd;
 
 use clap::CommandFactory;
-use hook::{cli, oci, sys::logging};
+use hook::{cli, oci, sys::logging, wrapper};
 
 /// Exit status when the tool itself failed (bad usage, no privileges, no BPF, I/O).
 const EXIT_FAILURE: i32 = 2;
 
 fn main() {
-    let cli = cli::Cli::parse_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if wrapper::invoked_as_wrapper(&args) {
+        cmd::wrapper::run(&args);
+    }
+    let cli = cli::Cli::parse_from_args(args).unwrap_or_else(|e| e.exit());
     logging::init(cli.log_level);
     let status = match cli.command {
         Some(cli::Command::Record(args)) => cmd::record::run(args),

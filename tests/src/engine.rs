@@ -234,11 +234,16 @@ impl Engine for Podman {
     }
 }
 
-/// runc 1.1 on a bundle made by `runc spec`, with the hook in config.json.
+/// runc 1.1 on a bundle made by `runc spec`, with the hook in config.json; or runc through
+/// the runtime wrapper, which adds the hook itself (as containerd and Docker run it).
 pub struct Runc {
     dir: TempDir,
     rootfs: PathBuf,
     trace_filter: Option<Value>,
+    /// What is run as the runtime: `runc`, or the wrapper's link.
+    binary: PathBuf,
+    /// Whether the wrapper adds the hook (the bundle then carries only the annotation).
+    wrapped: bool,
 }
 
 /// The native architecture as seccomp names it.
@@ -274,7 +279,25 @@ impl Runc {
             dir,
             rootfs,
             trace_filter,
+            binary: "runc".into(),
+            wrapped: false,
         }
+    }
+
+    /// runc through the runtime wrapper: `oci-seccomp-bpf-runtime`, a link to the hook binary
+    /// under test, is the runtime, and bundles carry the annotation alone.
+    pub fn wrapped() -> Self {
+        let mut engine = Self::new();
+        let link = engine.dir.path().join("oci-seccomp-bpf-runtime");
+        std::os::unix::fs::symlink(hook_binary(), &link).unwrap();
+        engine.binary = link;
+        engine.wrapped = true;
+        engine
+    }
+
+    /// The runtime this engine runs (`runc`, or the wrapper's link).
+    pub fn binary(&self) -> &Path {
+        &self.binary
     }
 
     fn run(&self, cmd: &[&str], customise: impl FnOnce(&mut Value)) -> Output {
@@ -283,6 +306,12 @@ impl Runc {
 
     /// `runc run` of a new bundle for `cmd`, as container `id`.
     fn run_as(&self, id: &str, cmd: &[&str], customise: impl FnOnce(&mut Value)) -> Output {
+        let bundle = self.bundle(cmd, customise);
+        self.run_bundle(id, &bundle)
+    }
+
+    /// A new bundle (made by `runc spec`) for `cmd` on this engine's rootfs.
+    fn bundle(&self, cmd: &[&str], customise: impl FnOnce(&mut Value)) -> PathBuf {
         // Bundles are named by a short ID of their own: a container ID may be 250 characters.
         let bundle = self.dir.path().join(unique_id("bundle"));
         std::fs::create_dir(&bundle).unwrap();
@@ -300,14 +329,27 @@ impl Runc {
         config["process"]["args"] = json!(cmd);
         customise(&mut config);
         std::fs::write(&config_path, config.to_string()).unwrap();
-        Command::new("runc")
+        bundle
+    }
+
+    fn run_bundle(&self, id: &str, bundle: &Path) -> Output {
+        Command::new(&self.binary)
             .arg("--root")
             .arg(self.dir.path().join("state"))
             .args(["run", "--bundle"])
-            .arg(&bundle)
+            .arg(bundle)
             .arg(id)
             .stdin(Stdio::null())
             .finish("runc")
+    }
+
+    /// `cmd` run without any annotation: its output, and its config.json before and after.
+    pub fn run_untraced(&self, cmd: &[&str]) -> (Output, Vec<u8>, Vec<u8>) {
+        let bundle = self.bundle(cmd, |_| {});
+        let config = bundle.join("config.json");
+        let before = std::fs::read(&config).unwrap();
+        let out = self.run_bundle(&unique_id("untraced"), &bundle);
+        (out, before, std::fs::read(&config).unwrap())
     }
 }
 
@@ -334,7 +376,9 @@ impl Runc {
         let hook = json!({ "path": hook_binary(), "args": ["oci-seccomp-bpf-hook", "-s"] });
         self.run_as(id, cmd, |config| {
             config["annotations"] = json!({ ANNOTATION: annotation });
-            config["hooks"] = json!({ "prestart": [hook.clone()], "poststop": [hook] });
+            if !self.wrapped {
+                config["hooks"] = json!({ "prestart": [hook.clone()], "poststop": [hook] });
+            }
             if let Some(filter) = &self.trace_filter {
                 config["linux"]["seccomp"] = filter.clone();
             }
@@ -344,7 +388,7 @@ impl Runc {
 
     /// `runc exec ID cmd...` into a running container of this engine.
     pub fn exec(&self, id: &str, cmd: &[&str]) -> Output {
-        Command::new("runc")
+        Command::new(&self.binary)
             .arg("--root")
             .arg(self.dir.path().join("state"))
             .arg("exec")
@@ -363,7 +407,10 @@ impl Default for Runc {
 
 impl Engine for Runc {
     fn name(&self) -> &'static str {
-        "runc"
+        match self.wrapped {
+            false => "runc",
+            true => "runc through the wrapper",
+        }
     }
 
     fn trace(&self, annotation: &str, cmd: &[&str]) -> Output {

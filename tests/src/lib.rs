@@ -2,7 +2,8 @@
 //! in its room: the skip rule ([`gate`]), the binaries under test ([`binary`]), root
 //! filesystems and C helpers ([`rootfs`]), what the kernel holds ([`kernel`]), profiles
 //! ([`profiles`]), bounded waits ([`wait`]), deadlines on children ([`child`]), the engines
-//! ([`engine`]) and the scenarios every engine runs ([`scenarios`]).
+//! ([`engine`], and a [`containerd`] of the test's own) and the scenarios every engine runs
+//! ([`scenarios`]).
 
 #[allow(dead_code)] // target_dir and skewed_binary are the tests' business
 #[path = "../../xtask/src/paths.rs"]
@@ -15,6 +16,7 @@ use std::path::Path;
 
 pub mod binary;
 pub mod child;
+pub mod containerd;
 pub mod direct;
 pub mod engine;
 pub mod gate;

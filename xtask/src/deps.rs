@@ -61,6 +61,9 @@ pub fn for_tests() -> Vec<Need> {
         Need::tool("tar", "tar"),
         // The workload tests' Debian root filesystem (see `debian.rs`).
         Need::tool("debootstrap", "debootstrap"),
+        // The runtime wrapper's tests drive containerd with ctr.
+        Need::tool("containerd", "containerd"),
+        Need::tool("ctr", "containerd"),
     ];
     if cfg!(target_arch = "x86_64") {
         needs.push(Need::file("/usr/lib/x86_64-linux-gnu/libc.a", "libc6-dev"));

@@ -1,4 +1,5 @@
-//! `cargo xtask install`: the release binary, the hooks.d JSON pointing at it, the man page.
+//! `cargo xtask install`: the release binary, the runtime wrapper's link to it, the hooks.d JSON
+//! pointing at it, the man page.
 
 use std::{
     os::unix::fs::PermissionsExt,
@@ -19,6 +20,8 @@ pub struct Install {
 }
 
 const BINARY: &str = "oci-seccomp-bpf-hook";
+/// The runtime wrapper's name (see `hook::wrapper::WRAPPER_NAME`).
+const WRAPPER: &str = "oci-seccomp-bpf-runtime";
 /// Where packages put it.
 pub const PREFIX: &str = "/usr";
 /// The directory podman and CRI-O read hook JSON from by default.
@@ -66,6 +69,8 @@ pub fn run(install: &Install) -> Result<()> {
     };
     let built = util::target_dir().join("release").join(BINARY);
     copy(&built, &staged(&binary), 0o755)?;
+    // The runtime wrapper for containerd and Docker: the same binary under another name.
+    link(BINARY, &staged(&binary.with_file_name(WRAPPER)))?;
     write(
         &staged(&install.hooks_dir.join(format!("{BINARY}.json"))),
         json.as_bytes(),
@@ -95,6 +100,15 @@ fn copy(from: &Path, to: &Path, mode: u32) -> Result<()> {
     let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
     write(to, &bytes)?;
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))?;
+    Ok(())
+}
+
+/// `to` as a symbolic link to `target` (a name in the same directory), replacing it.
+fn link(target: &str, to: &Path) -> Result<()> {
+    let _ = std::fs::remove_file(to);
+    std::os::unix::fs::symlink(target, to)
+        .with_context(|| format!("cannot link {} to {target}", to.display()))?;
+    eprintln!("installed {} -> {target}", to.display());
     Ok(())
 }
 

@@ -5,6 +5,7 @@ pub mod oci;
 pub mod profiles;
 pub mod record;
 pub mod status;
+pub mod wrapper;
 
 use hook::{
     record::{launch::LaunchError, RecordError},

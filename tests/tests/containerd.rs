@@ -1,0 +1,94 @@
+//! containerd through the runtime wrapper, as `ctr run --runc-binary` drives runc through it
+//! (the io.containerd.runc.v2 shim's BinaryName): containerd never reads hooks.d, so the
+//! wrapper adds the hook to the bundles that carry the annotation.
+
+use e2e::{containerd::Containerd, engine::ANNOTATION};
+
+const TOOLS: &[&str] = &["containerd", "ctr", "runc", "busybox"];
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A container annotated through ctr gets its profile; run under it by containerd itself, the
+/// same command works and another syscall is refused.
+#[test]
+fn ctr_through_the_wrapper_records_and_containerd_enforces() {
+    let Some(c) = e2e::ready(TOOLS, Containerd::start) else {
+        return;
+    };
+    let wrapper = c.scratch_path("oci-seccomp-bpf-runtime");
+    std::os::unix::fs::symlink(e2e::hook_binary(), &wrapper).unwrap();
+    let rootfs = e2e::busybox_rootfs(&c.scratch_path("busybox"));
+    let profile = c.scratch_path("ls.json");
+    let annotation = format!("{ANNOTATION}=of:{}", profile.display());
+    let binary = wrapper.to_string_lossy();
+    let traced = ["--runc-binary", &binary, "--annotation", &annotation];
+    let id = e2e::unique_id("ctr");
+    let out = c.run(&traced, &rootfs, &id, &["/bin/ls", "/"]);
+    e2e::assert_success("ctr run through the wrapper", &out);
+    let names = e2e::names(&profile);
+    assert!(names.iter().any(|n| n == "getdents64"), "{names:?}");
+
+    let enforced = ["--seccomp-profile", profile.to_str().unwrap()];
+    let out = c.run(
+        &enforced,
+        &rootfs,
+        &e2e::unique_id("ctr"),
+        &["/bin/ls", "/"],
+    );
+    e2e::assert_success("ls under its profile", &out);
+    let refused = c.run(
+        &enforced,
+        &rootfs,
+        &e2e::unique_id("ctr"),
+        &["/bin/mkdir", "/tmp/x"],
+    );
+    assert!(!refused.status.success(), "mkdir ran under ls's profile");
+    assert!(
+        stderr(&refused).contains("Function not implemented"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+/// A bad annotation stops the container before it starts, with the wrapper's one line in
+/// what containerd reports; without any annotation the wrapper changes nothing.
+#[test]
+fn ctr_bad_annotation_is_refused_and_untraced_passes_through() {
+    let Some(c) = e2e::ready(TOOLS, Containerd::start) else {
+        return;
+    };
+    let wrapper = c.scratch_path("oci-seccomp-bpf-runtime");
+    std::os::unix::fs::symlink(e2e::hook_binary(), &wrapper).unwrap();
+    let rootfs = e2e::busybox_rootfs(&c.scratch_path("busybox"));
+    let binary = wrapper.to_string_lossy();
+    let bad = format!("{ANNOTATION}=xf:/tmp/never.json");
+    let args = ["--runc-binary", &binary, "--annotation", &bad];
+    let out = c.run(
+        &args,
+        &rootfs,
+        &e2e::unique_id("ctr"),
+        &["/bin/mkdir", "/started"],
+    );
+    assert!(
+        !out.status.success(),
+        "a container with a bad annotation started"
+    );
+    assert!(
+        stderr(&out).contains("starts with none of"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!rootfs.join("started").exists(), "the container ran");
+
+    let plain = ["--runc-binary", &*binary];
+    let out = c.run(
+        &plain,
+        &rootfs,
+        &e2e::unique_id("ctr"),
+        &["/bin/sh", "-c", "echo ran"],
+    );
+    e2e::assert_success("an untraced container through the wrapper", &out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ran");
+}
