@@ -1,5 +1,5 @@
 //! What tracing costs: hook start, attach breakdown, tracer memory, per-syscall tax (host and
-//! traced), scaling with N recorders, exit-to-file delay. Run it as `cargo xtask bench [--quick]
+//! traced), scaling with N recorders, exit-to-file delay, the runtime wrapper's create. Run it as `cargo xtask bench [--quick]
 //! [--json FILE]` (root); it prints a markdown table whose every ratio compares two things
 //! measured in this one run, interleaved so machine noise hits both alike.
 
@@ -7,6 +7,7 @@ mod attach;
 mod hook_run;
 mod report;
 mod tax;
+mod wrapper;
 
 use std::path::{Path, PathBuf};
 
@@ -86,6 +87,7 @@ fn main() -> Result<()> {
     attach::measure(&plan, &mut report)?;
     tax::measure(&plan, &mut report, &small_file)?;
     tax::scaling(&plan, &mut report, &small_file)?;
+    wrapper::measure(&plan, &mut report, &hook, &dir)?;
     let header = machine();
     println!("{}\n", describe(&header, quick));
     print!("{}", report.markdown());
