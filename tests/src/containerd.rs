@@ -15,10 +15,32 @@ use crate::{child::Finish, poll_until};
 pub struct Containerd {
     dir: TempDir,
     daemon: Child,
+    /// Where its `containerd`, shim and `ctr` are; `None`: the system's, on PATH.
+    bin: Option<PathBuf>,
 }
 
 impl Containerd {
+    /// The system's containerd (Debian 12's 1.6).
     pub fn start() -> Self {
+        Self::start_from(None)
+    }
+
+    /// Debian 13's containerd (1.7), as `cargo xtask test` unpacks it; `None` (after
+    /// [`gate`](crate::gate)'s rule) when it was not unpacked.
+    pub fn start_debian13() -> Option<Self> {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let tree = crate::paths::containerd_trixie(&crate::paths::target_dir(&workspace));
+        let bin = tree.join("tree/usr/bin");
+        let missing = (!bin.join("containerd").is_file()).then(|| {
+            format!(
+                "{} was not unpacked (run `cargo xtask test`)",
+                bin.display()
+            )
+        });
+        crate::gate(missing).then(|| Self::start_from(Some(bin)))
+    }
+
+    fn start_from(bin: Option<PathBuf>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         // Without CAP_SYS_RESOURCE here, runc fails unless the OOM score is left alone.
@@ -29,7 +51,8 @@ impl Containerd {
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
-        let daemon = Command::new("containerd")
+        let daemon = Command::new(tool(&bin, "containerd"))
+            .env("PATH", search_path(&bin))
             .arg("--config")
             .arg(dir.path().join("config.toml"))
             .stdin(Stdio::null())
@@ -37,7 +60,7 @@ impl Containerd {
             .stderr(log)
             .spawn()
             .expect("containerd starts");
-        let engine = Self { dir, daemon };
+        let engine = Self { dir, daemon, bin };
         poll_until(Duration::from_secs(10), || {
             engine.ctr(&["version"]).status.success().then_some(())
         })
@@ -51,7 +74,7 @@ impl Containerd {
 
     /// `ctr --address SOCKET ARGS...`.
     pub fn ctr(&self, args: &[&str]) -> Output {
-        Command::new("ctr")
+        Command::new(tool(&self.bin, "ctr"))
             .arg("--address")
             .arg(self.socket())
             .args(args)
@@ -73,6 +96,23 @@ impl Containerd {
     pub fn scratch_path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+}
+
+/// `name` in `bin`, else on PATH.
+fn tool(bin: &Option<PathBuf>, name: &str) -> PathBuf {
+    bin.as_ref()
+        .map_or_else(|| name.into(), |bin| bin.join(name))
+}
+
+/// PATH with `bin` first: containerd finds its shim there.
+fn search_path(bin: &Option<PathBuf>) -> std::ffi::OsString {
+    let system = std::env::var_os("PATH").unwrap_or_default();
+    let Some(bin) = bin else {
+        return system;
+    };
+    let mut dirs = vec![bin.clone()];
+    dirs.extend(std::env::split_paths(&system));
+    std::env::join_paths(dirs).unwrap_or(system)
 }
 
 impl Drop for Containerd {

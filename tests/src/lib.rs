@@ -7,7 +7,7 @@
 
 #[allow(dead_code)] // target_dir and skewed_binary are the tests' business
 #[path = "../../xtask/src/paths.rs"]
-mod paths;
+pub(crate) mod paths;
 
 /// The kernel/userspace contract (program and map names), as `hook` compiles it.
 pub use hook_common as contract;

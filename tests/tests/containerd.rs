@@ -14,9 +14,22 @@ fn stderr(out: &std::process::Output) -> String {
 /// same command works and another syscall is refused.
 #[test]
 fn ctr_through_the_wrapper_records_and_containerd_enforces() {
-    let Some(c) = e2e::ready(TOOLS, Containerd::start) else {
-        return;
-    };
+    if let Some(c) = e2e::ready(TOOLS, Containerd::start) {
+        records_and_enforces(&c);
+    }
+}
+
+/// The same with Debian 13's containerd 1.7.
+#[test]
+fn containerd_1_7_through_the_wrapper_records_and_enforces() {
+    if let Some(c) =
+        e2e::ready(&["runc", "busybox"], || ()).and_then(|()| Containerd::start_debian13())
+    {
+        records_and_enforces(&c);
+    }
+}
+
+fn records_and_enforces(c: &Containerd) {
     let wrapper = c.scratch_path("oci-seccomp-bpf-runtime");
     std::os::unix::fs::symlink(e2e::hook_binary(), &wrapper).unwrap();
     let rootfs = e2e::busybox_rootfs(&c.scratch_path("busybox"));

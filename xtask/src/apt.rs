@@ -1,7 +1,81 @@
-//! What apt's own configuration says: the Debian mirror this machine already uses, for the
-//! kernel matrix's packages and the tests' Debian root filesystem.
+//! What apt's own configuration says (the Debian mirror this machine already uses), and
+//! packages of another Debian suite fetched with lists kept apart from the system's: the
+//! kernel matrix's kernels, Debian 13's containerd. Nothing is installed: a package is
+//! unpacked under target/.
 
-use anyhow::{bail, Result};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{bail, Context, Result};
+
+use crate::util;
+
+/// apt lists of one suite in a directory of their own.
+pub struct Lists {
+    dir: PathBuf,
+}
+
+impl Lists {
+    /// Fresh lists of `suite` (main) from the mirror, in `dir` (emptied first).
+    pub fn fetch(dir: &Path, suite: &str) -> Result<Self> {
+        let _ = std::fs::remove_dir_all(dir);
+        for sub in ["lists/partial", "cache/archives/partial", "deb"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+        std::fs::write(
+            dir.join("sources.list"),
+            format!("deb [signed-by={keyring}] {} {suite} main\n", mirror()?),
+        )?;
+        let lists = Self {
+            dir: dir.to_owned(),
+        };
+        util::run(lists.command("apt-get").arg("update"))?;
+        Ok(lists)
+    }
+
+    /// `tool` (apt-get, apt-cache) reading these lists only.
+    pub fn command(&self, tool: &str) -> Command {
+        let dir = &self.dir;
+        let mut cmd = Command::new(tool);
+        cmd.arg("-q")
+            .arg(format!(
+                "-oDir::Etc::sourcelist={}",
+                dir.join("sources.list").display()
+            ))
+            .arg("-oDir::Etc::sourceparts=/dev/null")
+            .arg(format!(
+                "-oDir::State::lists={}",
+                dir.join("lists").display()
+            ))
+            .arg(format!("-oDir::Cache={}", dir.join("cache").display()));
+        cmd
+    }
+
+    /// `package` downloaded and unpacked into DIR/tree; the .deb removed afterwards.
+    pub fn unpack(&self, package: &str) -> Result<PathBuf> {
+        let debs = self.dir.join("deb");
+        util::run(
+            self.command("apt-get")
+                .arg("download")
+                .arg(package)
+                .current_dir(&debs),
+        )?;
+        // The only file there (apt names it with URL escapes: `+` becomes `%2b`).
+        let deb = std::fs::read_dir(&debs)?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+            .with_context(|| format!("apt-get download {package} left no .deb"))?;
+        let tree = self.dir.join("tree");
+        util::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tree))?;
+        std::fs::remove_file(&deb)?;
+        let _ = std::fs::remove_dir_all(self.dir.join("cache"));
+        Ok(tree)
+    }
+}
 
 /// The first Debian archive in apt's sources (not a security or third-party one).
 pub fn mirror() -> Result<String> {

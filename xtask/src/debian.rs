@@ -32,3 +32,15 @@ pub fn ensure() -> Result<()> {
     std::fs::write(&done, format!("{SUITE} {PACKAGES}\n"))?;
     Ok(())
 }
+
+/// Debian 13's containerd (1.7), unpacked (never installed) where
+/// [`paths::containerd_trixie`] says, for the wrapper's tests on a second containerd.
+pub fn ensure_containerd_trixie() -> Result<()> {
+    let dir = paths::containerd_trixie(&util::target_dir());
+    if dir.join("tree/usr/bin/containerd").is_file() {
+        return Ok(());
+    }
+    let lists = apt::Lists::fetch(&dir, "trixie")?;
+    lists.unpack("containerd")?;
+    Ok(())
+}

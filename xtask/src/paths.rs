@@ -47,6 +47,11 @@ pub fn debian_rootfs(target_dir: &Path) -> PathBuf {
     target_dir.join("debian").join("bookworm")
 }
 
+/// Where `cargo xtask test` unpacks Debian 13's containerd (its `tree/usr/bin`).
+pub fn containerd_trixie(target_dir: &Path) -> PathBuf {
+    target_dir.join("debian").join("trixie-containerd")
+}
+
 /// The variable naming the file a test that cannot run writes `TEST: REASON` to (set by
 /// `cargo xtask test`, which counts those lines as skipped).
 pub const SKIP_LOG_VAR: &str = "OSBH_SKIP_LOG";

@@ -68,57 +68,17 @@ impl Kernel {
     }
 
     fn download(&self, dir: &Path) -> Result<()> {
-        let _ = std::fs::remove_dir_all(dir);
-        for sub in ["lists/partial", "cache/archives/partial", "deb"] {
-            std::fs::create_dir_all(dir.join(sub))?;
-        }
-        let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
-        let sources = dir.join("sources.list");
-        std::fs::write(
-            &sources,
-            format!(
-                "deb [signed-by={keyring}] {} {} main\n",
-                crate::apt::mirror()?,
-                self.suite
-            ),
-        )?;
-        let apt = |tool: &str| {
-            let mut cmd = Command::new(tool);
-            cmd.arg("-q")
-                .arg(format!("-oDir::Etc::sourcelist={}", sources.display()))
-                .arg("-oDir::Etc::sourceparts=/dev/null")
-                .arg(format!(
-                    "-oDir::State::lists={}",
-                    dir.join("lists").display()
-                ))
-                .arg(format!("-oDir::Cache={}", dir.join("cache").display()));
-            cmd
-        };
-        util::run(apt("apt-get").arg("update"))?;
+        let lists = crate::apt::Lists::fetch(dir, self.suite)?;
         let meta = format!("linux-image-{}", debian_arch());
-        let depends = util::output_of(apt("apt-cache").args(["depends", &meta]))
+        let depends = util::output_of(lists.command("apt-cache").args(["depends", &meta]))
             .with_context(|| format!("apt-cache depends {meta} ({})", self.suite))?;
         let package = depends
             .lines()
             .find_map(|l| l.trim().strip_prefix("Depends: linux-image-"))
             .map(|rest| format!("linux-image-{rest}"))
             .with_context(|| format!("{meta} of {} depends on no kernel image", self.suite))?;
-        util::run(
-            apt("apt-get")
-                .arg("download")
-                .arg(&package)
-                .current_dir(dir.join("deb")),
-        )?;
-        let deb = only_file(&dir.join("deb"), "linux-image-")?;
-        util::run(
-            Command::new("dpkg-deb")
-                .arg("-x")
-                .arg(&deb)
-                .arg(dir.join("tree")),
-        )?;
-        // The image is 50-100 MiB and no longer needed.
-        std::fs::remove_file(&deb)?;
-        let _ = std::fs::remove_dir_all(dir.join("cache"));
+        // The image is 50-100 MiB: only its unpacked tree is kept.
+        lists.unpack(&package)?;
         Ok(())
     }
 }
