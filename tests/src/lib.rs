@@ -2,7 +2,7 @@
 //! in its room: the skip rule ([`gate`]), the binaries under test ([`binary`]), root
 //! filesystems and C helpers ([`rootfs`]), what the kernel holds ([`kernel`]), profiles
 //! ([`profiles`]), bounded waits ([`wait`]), deadlines on children ([`child`]), the engines
-//! ([`engine`], and a [`containerd`] of the test's own) and the scenarios every engine runs
+//! ([`engine`], and a [`containerd`] and [`docker`] of the test's own) and the scenarios every engine runs
 //! ([`scenarios`]).
 
 #[allow(dead_code)] // target_dir and skewed_binary are the tests' business
@@ -18,6 +18,7 @@ pub mod binary;
 pub mod child;
 pub mod containerd;
 pub mod direct;
+pub mod docker;
 pub mod engine;
 pub mod gate;
 pub mod kernel;

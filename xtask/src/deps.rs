@@ -75,6 +75,12 @@ pub fn for_tests() -> Vec<Need> {
     needs
 }
 
+/// What the tests drive that is installed without its recommendations (docker.io's pull in
+/// apparmor, git and more): Docker 20.10, which runs the wrapper as a runtime.
+pub fn for_tests_lean() -> Vec<Need> {
+    vec![Need::tool("dockerd", "docker.io")]
+}
+
 /// What `vm-test` boots other kernels with.
 pub fn for_vm_tests() -> Vec<Need> {
     vec![

@@ -21,6 +21,7 @@ pub struct Options {
 
 pub fn run(options: &Options) -> Result<()> {
     deps::ensure(&deps::for_tests(), "the tests")?;
+    deps::ensure_lean(&deps::for_tests_lean(), "the tests")?;
     if options.vm {
         deps::ensure_lean(&deps::for_vm_tests(), "the kernel matrix")?;
     }
