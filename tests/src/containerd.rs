@@ -41,13 +41,35 @@ impl Containerd {
     }
 
     fn start_from(bin: Option<PathBuf>) -> Self {
+        Self::start_with(bin, "")
+    }
+
+    /// The system's containerd with its CRI plugin as kubelet uses it: the sandbox (pause)
+    /// image `sandbox_image`, and the runtime handler `traced` run through `wrapper`, which
+    /// passes the pod's trace annotations on to the containers.
+    pub fn start_cri(sandbox_image: &str, wrapper: &Path) -> Self {
+        let runtimes = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes";
+        // The default handler must be listed again once any handler is.
+        let extra = format!(
+            "  sandbox_image = \"{sandbox_image}\"\n\
+             {runtimes}.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n\
+             {runtimes}.traced]\n  runtime_type = \"io.containerd.runc.v2\"\n  \
+             pod_annotations = [\"io.containers.trace-syscall\", \"io.containers.trace-syscall/*\"]\n\
+             {runtimes}.traced.options]\n  BinaryName = \"{}\"\n",
+            wrapper.display()
+        );
+        Self::start_with(None, &extra)
+    }
+
+    /// containerd with `cri` appended to its CRI plugin's table.
+    fn start_with(bin: Option<PathBuf>, cri: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         // Without CAP_SYS_RESOURCE here, runc fails unless the OOM score is left alone.
         let config = format!(
             "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
              [grpc]\n  address = \"{d}/containerd.sock\"\n\
-             [plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n"
+             [plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n{cri}"
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
@@ -123,4 +145,64 @@ impl Drop for Containerd {
         }
         let _ = self.daemon.wait();
     }
+}
+
+impl Containerd {
+    /// `rootfs` as the image `tag` (its command `cmd`) in the k8s.io namespace, where the CRI
+    /// looks: a docker-archive made here (a registry is out of reach) and `ctr images import`.
+    pub fn import_image(&self, rootfs: &Path, tag: &str, cmd: &[&str]) -> Output {
+        let dir = tempfile::tempdir().unwrap();
+        let layer = dir.path().join("layer.tar");
+        let tar = |args: &[&str], cwd: &Path| {
+            let out = Command::new("tar")
+                .args(args)
+                .current_dir(cwd)
+                .finish("tar");
+            assert!(
+                out.status.success(),
+                "tar {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        tar(&["-cf", layer.to_str().unwrap(), "."], rootfs);
+        let config = serde_json::json!({
+            "architecture": if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" },
+            "os": "linux",
+            "config": { "Cmd": cmd },
+            "rootfs": { "type": "layers", "diff_ids": [format!("sha256:{}", sha256(&layer))] },
+        });
+        let config_path = dir.path().join("config.json");
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let config_name = format!("{}.json", sha256(&config_path));
+        std::fs::rename(&config_path, dir.path().join(&config_name)).unwrap();
+        let manifest = serde_json::json!([{
+            "Config": config_name, "RepoTags": [tag], "Layers": ["layer.tar"],
+        }]);
+        std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+        let archive = dir.path().join("image.tar");
+        tar(
+            &[
+                "-cf",
+                archive.to_str().unwrap(),
+                "manifest.json",
+                &config_name,
+                "layer.tar",
+            ],
+            dir.path(),
+        );
+        self.ctr(&[
+            "-n",
+            "k8s.io",
+            "images",
+            "import",
+            archive.to_str().unwrap(),
+        ])
+    }
+}
+
+/// The hex SHA-256 of the file at `path` (coreutils' sha256sum).
+fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).finish("sha256sum");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().next().expect("a digest").to_owned()
 }

@@ -1,5 +1,5 @@
 //! `cargo xtask setup`: the first of the README's two commands. Installs what `build-ebpf`
-//! needs (skipping what is already there), builds, and puts the hook in place for podman and
+//! and the tests' build need (skipping what is already there), builds, and puts the hook in place for podman and
 //! CRI-O (as root; otherwise it says how to run `record` from the build).
 
 use std::process::Command;
@@ -30,8 +30,14 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-/// Nightly's rust-src, LLVM and bpf-linker.
+/// Nightly's rust-src, protoc (the tests' CRI client is generated from protobuf), LLVM and
+/// bpf-linker.
 fn toolchain() -> Result<()> {
+    // Only the tests need it, and they run as root; the hook's own build does not.
+    if deps::is_root() {
+        let protoc = Need::tool("protoc", "protobuf-compiler");
+        deps::ensure_lean(&[protoc], "building the tests' CRI client")?;
+    }
     if !succeeds("rustup", &["run", TOOLCHAIN, "rustc", "--version"]) {
         util::run(Command::new("rustup").args([
             "toolchain",
