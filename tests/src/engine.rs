@@ -311,7 +311,7 @@ impl Runc {
     }
 
     /// A new bundle (made by `runc spec`) for `cmd` on this engine's rootfs.
-    fn bundle(&self, cmd: &[&str], customise: impl FnOnce(&mut Value)) -> PathBuf {
+    pub fn bundle(&self, cmd: &[&str], customise: impl FnOnce(&mut Value)) -> PathBuf {
         // Bundles are named by a short ID of their own: a container ID may be 250 characters.
         let bundle = self.dir.path().join(unique_id("bundle"));
         std::fs::create_dir(&bundle).unwrap();
@@ -384,6 +384,32 @@ impl Runc {
             }
             customise(config);
         })
+    }
+
+    /// [`Runc::runtime`] for `create`, whose container keeps the stdio it is given: here none,
+    /// so nothing waits for the container to close a pipe.
+    pub fn create_detached(&self, bundle: &Path, id: &str) -> std::process::ExitStatus {
+        Command::new(&self.binary)
+            .arg("--root")
+            .arg(self.dir.path().join("state"))
+            .args(["create", "--bundle"])
+            .arg(bundle)
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("the runtime starts")
+    }
+
+    /// `RUNTIME --root STATE args...` with this engine's runtime and state directory.
+    pub fn runtime(&self, args: &[&str]) -> Output {
+        Command::new(&self.binary)
+            .arg("--root")
+            .arg(self.dir.path().join("state"))
+            .args(args)
+            .stdin(Stdio::null())
+            .finish("the runtime")
     }
 
     /// `runc exec ID cmd...` into a running container of this engine.

@@ -193,7 +193,8 @@ fn a_pods_container_is_traced_by_its_own_annotation_and_enforced_through_the_cri
         };
         let containers = vec![
             container("app", &["/bin/ls", "/"], Some(default())),
-            container("side", &["/bin/true"], Some(default())),
+            // Sleeps, which `ls` never does: its calls must not reach app's profile.
+            container("side", &["/bin/sleep", "0.01"], Some(default())),
         ];
         let codes = run_pod(&mut cri, traced, "traced", containers).await;
         assert_eq!(codes, [0, 0]);
@@ -202,7 +203,7 @@ fn a_pods_container_is_traced_by_its_own_annotation_and_enforced_through_the_cri
             names.iter().any(|n| n == "getdents64"),
             "app's own syscalls: {names:?}"
         );
-        // The sandbox sleeps, `side` is another container: neither is app's.
+        // The sandbox and `side` sleep; neither is app.
         for foreign in ["nanosleep", "clock_nanosleep"] {
             assert!(
                 !names.iter().any(|n| n == foreign),

@@ -78,3 +78,37 @@ fn a_wrapper_pointed_at_itself_refuses_in_one_line() {
         "{stderr}"
     );
 }
+
+/// A container's whole life, one subcommand at a time as containerd's shim drives it, through
+/// the wrapper: create, state, start, exec, kill, delete each do what runc's do.
+#[test]
+fn every_subcommand_of_a_containers_life_passes_through() {
+    let Some(engine) = e2e::ready(TOOLS, Runc::wrapped) else {
+        return;
+    };
+    let bundle = engine.bundle(&["sleep", "30"], |_| {});
+    let id = e2e::unique_id("life");
+    let status = |engine: &Runc| {
+        let out = engine.runtime(&["state", &id]);
+        e2e::assert_success("state", &out);
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).expect("state is JSON");
+        state["status"].as_str().unwrap_or_default().to_owned()
+    };
+    assert!(engine.create_detached(&bundle, &id).success(), "create");
+    assert_eq!(status(&engine), "created");
+    e2e::assert_success("start", &engine.runtime(&["start", &id]));
+    assert_eq!(status(&engine), "running");
+    let exec = engine.runtime(&["exec", &id, "sh", "-c", "echo inside; exit 4"]);
+    assert_eq!(exec.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&exec.stdout), "inside\n");
+    e2e::assert_success("kill", &engine.runtime(&["kill", &id, "KILL"]));
+    let stopped = e2e::poll_until(std::time::Duration::from_secs(10), || {
+        (status(&engine) == "stopped").then_some(())
+    });
+    assert!(stopped.is_some(), "the container did not stop");
+    e2e::assert_success("delete", &engine.runtime(&["delete", &id]));
+    assert!(
+        !engine.runtime(&["state", &id]).status.success(),
+        "deleted, yet it has a state"
+    );
+}
