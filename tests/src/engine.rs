@@ -333,9 +333,7 @@ impl Runc {
     }
 
     fn run_bundle(&self, id: &str, bundle: &Path) -> Output {
-        Command::new(&self.binary)
-            .arg("--root")
-            .arg(self.dir.path().join("state"))
+        self.command()
             .args(["run", "--bundle"])
             .arg(bundle)
             .arg(id)
@@ -386,12 +384,17 @@ impl Runc {
         })
     }
 
+    /// This engine's runtime on its state directory (`--root`).
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command.arg("--root").arg(self.dir.path().join("state"));
+        command
+    }
+
     /// [`Runc::runtime`] for `create`, whose container keeps the stdio it is given: here none,
     /// so nothing waits for the container to close a pipe.
     pub fn create_detached(&self, bundle: &Path, id: &str) -> std::process::ExitStatus {
-        Command::new(&self.binary)
-            .arg("--root")
-            .arg(self.dir.path().join("state"))
+        self.command()
             .args(["create", "--bundle"])
             .arg(bundle)
             .arg(id)
@@ -404,9 +407,7 @@ impl Runc {
 
     /// `RUNTIME --root STATE args...` with this engine's runtime and state directory.
     pub fn runtime(&self, args: &[&str]) -> Output {
-        Command::new(&self.binary)
-            .arg("--root")
-            .arg(self.dir.path().join("state"))
+        self.command()
             .args(args)
             .stdin(Stdio::null())
             .finish("the runtime")
@@ -414,9 +415,7 @@ impl Runc {
 
     /// `runc exec ID cmd...` into a running container of this engine.
     pub fn exec(&self, id: &str, cmd: &[&str]) -> Output {
-        Command::new(&self.binary)
-            .arg("--root")
-            .arg(self.dir.path().join("state"))
+        self.command()
             .arg("exec")
             .arg(id)
             .args(cmd)
