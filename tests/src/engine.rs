@@ -244,6 +244,8 @@ pub struct Runc {
     binary: PathBuf,
     /// Whether the wrapper adds the hook (the bundle then carries only the annotation).
     wrapped: bool,
+    /// Whether the wrapper's real runtime is crun (see [`Runtime::Crun`] for how it runs here).
+    crun: bool,
 }
 
 /// The native architecture as seccomp names it.
@@ -281,7 +283,16 @@ impl Runc {
             trace_filter,
             binary: "runc".into(),
             wrapped: false,
+            crun: false,
         }
+    }
+
+    /// crun through the runtime wrapper, in a mount namespace where /sys/fs/cgroup is cgroup2
+    /// alone, without cgroups (as the podman+crun tests run it here).
+    pub fn wrapped_crun() -> Self {
+        let mut engine = Self::wrapped();
+        engine.crun = true;
+        engine
     }
 
     /// runc through the runtime wrapper: `oci-seccomp-bpf-runtime`, a link to the hook binary
@@ -386,7 +397,18 @@ impl Runc {
 
     /// This engine's runtime on its state directory (`--root`).
     fn command(&self) -> Command {
-        let mut command = Command::new(&self.binary);
+        let mut command = match self.crun {
+            false => Command::new(&self.binary),
+            true => {
+                let mut unshare = Command::new("unshare");
+                unshare
+                    .args(["-m", "sh", "-c", CGROUP2_ONLY])
+                    .arg(&self.binary);
+                unshare.env("OCI_SECCOMP_BPF_RUNTIME", "crun");
+                unshare.args(["--cgroup-manager", "disabled"]);
+                unshare
+            }
+        };
         command.arg("--root").arg(self.dir.path().join("state"));
         command
     }
@@ -432,9 +454,10 @@ impl Default for Runc {
 
 impl Engine for Runc {
     fn name(&self) -> &'static str {
-        match self.wrapped {
-            false => "runc",
-            true => "runc through the wrapper",
+        match (self.wrapped, self.crun) {
+            (false, _) => "runc",
+            (true, false) => "runc through the wrapper",
+            (true, true) => "crun through the wrapper",
         }
     }
 
@@ -454,5 +477,10 @@ impl Engine for Runc {
 
     fn rootfs(&self) -> &Path {
         &self.rootfs
+    }
+
+    fn shows_hook_stderr(&self) -> bool {
+        // crun drops a failing hook's stderr (see `Runtime::Crun`'s tests).
+        !self.crun
     }
 }

@@ -19,6 +19,15 @@ e2e::scenario_tests! {
     wrapper_rewrite_keeps_owner_and_mode => rewrite_keeps_owner_and_mode,
 }
 
+e2e::scenario_tests! {
+    &["crun", "unshare", "busybox"], Runc::wrapped_crun:
+    wrapper_crun_trace_ls => trace_ls,
+    wrapper_crun_enforce => enforce_ls,
+    wrapper_crun_extend => extend,
+    wrapper_crun_blocked_stays_blocked => blocked_stays_blocked,
+    wrapper_crun_bad_annotations => bad_annotations,
+}
+
 fn runtime(binary: &std::path::Path, args: &[&str]) -> Output {
     Command::new(binary)
         .args(args)
@@ -111,4 +120,31 @@ fn every_subcommand_of_a_containers_life_passes_through() {
         !engine.runtime(&["state", &id]).status.success(),
         "deleted, yet it has a state"
     );
+}
+
+/// `--preserve-fds`: a descriptor the caller opened reaches the container's process through
+/// the wrapper (it execs the runtime with the same descriptors).
+#[test]
+fn preserved_descriptors_reach_the_container() {
+    let Some(engine) = e2e::ready(TOOLS, Runc::wrapped) else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("passed");
+    std::fs::write(&file, "through fd 3\n").unwrap();
+    let bundle = engine.bundle(&["sh", "-c", "cat <&3"], |_| {});
+    // fd 3 is opened by the shell, then the shell becomes the wrapper with it.
+    let out = Command::new("sh")
+        .args(["-c", "exec 3<\"$0\"; exec \"$@\""])
+        .arg(&file)
+        .arg(engine.binary())
+        .arg("--root")
+        .arg(state.path())
+        .args(["run", "--preserve-fds", "1", "--bundle"])
+        .arg(&bundle)
+        .arg(e2e::unique_id("fds"))
+        .stdin(Stdio::null())
+        .finish("the wrapper with fd 3");
+    e2e::assert_success("run --preserve-fds 1", &out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through fd 3\n");
 }

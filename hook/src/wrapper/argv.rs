@@ -4,8 +4,16 @@
 
 use std::{ffi::OsString, path::PathBuf};
 
-/// Global flags that take a value as the next argument (without `=`).
-const GLOBAL_WITH_VALUE: [&str; 5] = ["--root", "--log", "--log-format", "--criu", "--rootless"];
+/// Global flags that take a value as the next argument (without `=`): runc's, and crun's
+/// `--cgroup-manager`.
+const GLOBAL_WITH_VALUE: [&str; 6] = [
+    "--root",
+    "--log",
+    "--log-format",
+    "--criu",
+    "--rootless",
+    "--cgroup-manager",
+];
 
 /// The wrapper's view of one runtime invocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,6 +117,12 @@ mod tests {
         assert_eq!(i.subcommand.as_deref(), Some("start"));
         assert!(!i.creates());
         assert!(!parsed("--version").creates());
+        // crun's global flag with its value apart is not the subcommand either.
+        let crun = parsed("--cgroup-manager disabled run -b /a ID");
+        assert_eq!(
+            (crun.subcommand.as_deref(), crun.bundle),
+            (Some("run"), Some("/a".into()))
+        );
         assert!(!parsed("delete --force ID").creates());
     }
 }
