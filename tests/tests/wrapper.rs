@@ -148,3 +148,64 @@ fn preserved_descriptors_reach_the_container() {
     e2e::assert_success("run --preserve-fds 1", &out);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "through fd 3\n");
 }
+
+/// Receives one descriptor on the unix socket `$1` (a terminal's master, as runc hands it to
+/// `--console-socket`), then prints what the container writes to it until it closes.
+const CONSOLE_RECEIVER: &str = r#"import os, socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(1)
+print("listening", flush=True)
+connection, _ = server.accept()
+_, fds, _, _ = socket.recv_fds(connection, 1024, 1)
+out = b""
+while True:
+    try:
+        chunk = os.read(fds[0], 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.write(out.decode(errors="replace"))
+"#;
+
+/// `--console-socket`: a container with a terminal hands its pty's master to the caller's
+/// socket through the wrapper, and what it writes arrives there.
+#[test]
+fn a_console_socket_gets_the_containers_terminal() {
+    let Some(engine) = e2e::ready(&["runc", "busybox", "python3"], Runc::wrapped) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("console.sock");
+    let receiver = Command::new("python3")
+        .args(["-c", CONSOLE_RECEIVER])
+        .arg(&socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    e2e::until_exists(&socket);
+    let bundle = engine.bundle(&["sh", "-c", "echo on-the-terminal"], |config| {
+        config["process"]["terminal"] = serde_json::json!(true);
+    });
+    let id = e2e::unique_id("console");
+    let socket_arg = socket.to_string_lossy();
+    let bundle_arg = bundle.to_string_lossy();
+    let run = [
+        "run",
+        "-d",
+        "--console-socket",
+        &socket_arg,
+        "--bundle",
+        &bundle_arg,
+        &id,
+    ];
+    e2e::assert_success("run -d --console-socket", &engine.runtime(&run));
+    let limit = std::time::Duration::from_secs(30);
+    let printed = e2e::child::output_within(receiver, limit, "the console receiver");
+    let _ = engine.runtime(&["delete", "--force", &id]);
+    let text = String::from_utf8_lossy(&printed.stdout);
+    assert!(text.contains("on-the-terminal"), "{text}");
+}
