@@ -120,14 +120,7 @@ impl Report {
 
     /// A report as [`Report::to_json`] wrote it; `None` when `doc` is not one.
     pub fn from_json(doc: &Value) -> Option<Self> {
-        let set = |key: &str| -> Option<CapSet> {
-            let names = doc[key].as_array()?;
-            let numbers: Option<Vec<u32>> = names
-                .iter()
-                .map(|n| n.as_str().and_then(super::names::number))
-                .collect();
-            Some(CapSet::of(numbers?))
-        };
+        let set = |key: &str| set_of_names(&doc[key]);
         if let Some(reason) = doc["unavailable"].as_str() {
             return Some(Self::unavailable(reason.to_owned()));
         }
@@ -135,14 +128,9 @@ impl Report {
         let files = files
             .iter()
             .map(|f| {
-                let permitted = f["permitted"].as_array()?;
-                let numbers: Option<Vec<u32>> = permitted
-                    .iter()
-                    .map(|n| n.as_str().and_then(super::names::number))
-                    .collect();
                 Some(FileCaps {
                     path: f["path"].as_str()?.to_owned(),
-                    permitted: CapSet::of(numbers?),
+                    permitted: set_of_names(&f["permitted"])?,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -221,6 +209,16 @@ impl Report {
         }
         notes
     }
+}
+
+/// A JSON array of `CAP_*` names as a set; `None` when it is not one or names one unknown.
+fn set_of_names(names: &Value) -> Option<CapSet> {
+    let numbers: Option<Vec<u32>> = names
+        .as_array()?
+        .iter()
+        .map(|n| n.as_str().and_then(super::names::number))
+        .collect();
+    Some(CapSet::of(numbers?))
 }
 
 /// The forms that run a container with exactly `set`.

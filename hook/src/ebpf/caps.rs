@@ -48,6 +48,14 @@ impl CapWatch {
         }
     }
 
+    /// What a report says of it: how checks were seen, or why they could not be.
+    pub fn observed_by(&self) -> Result<String, String> {
+        match self {
+            CapWatch::Unavailable(reason) => Err(reason.clone()),
+            watch => Ok(watch.describe()),
+        }
+    }
+
     /// Which one the published `records` attached; `note` says why when none did.
     pub fn of_records(records: &[LinkRecord], note: Option<String>) -> Self {
         let has = |name: &str| records.iter().any(|r| r.name == name);

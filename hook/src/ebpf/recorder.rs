@@ -108,10 +108,7 @@ impl Recorder {
 
     /// The capability report so far: executed files' capabilities read inside `root`.
     pub fn capability_report(&self, root: &Path, root_user: bool) -> Result<Report, RecorderError> {
-        let observed_by = match self.caps() {
-            CapWatch::Unavailable(reason) => Err(reason.clone()),
-            watch => Ok(watch.describe()),
-        };
+        let observed_by = self.caps().observed_by();
         let checks = self.capability_checks()?;
         Ok(Report::build(observed_by, checks.as_ref(), root, root_user))
     }

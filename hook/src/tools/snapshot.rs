@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::{
     caps::report::Report,
     ebpf::{
-        caps::{self, CapWatch},
+        caps,
         error::ProgramsError,
         object,
         programs::Programs,
@@ -94,10 +94,7 @@ pub fn find(registry: &Registry, container: &str) -> Result<(Programs, LiveSlot)
 /// The capability report of a running container so far: its files are looked up through its
 /// init's root, and it runs as root when its init does.
 pub fn report_so_far(programs: &Programs, live: &LiveSlot) -> Result<Report, SnapshotError> {
-    let observed_by = match programs.caps() {
-        CapWatch::Unavailable(reason) => Err(reason.clone()),
-        watch => Ok(watch.describe()),
-    };
+    let observed_by = programs.caps().observed_by();
     let checks = read_caps(programs, live.slot)?;
     let root = PathBuf::from(format!("/proc/{}/root", live.pid));
     let status = std::fs::read_to_string(format!("/proc/{}/status", live.pid)).unwrap_or_default();
