@@ -7,16 +7,16 @@ use aya_ebpf::{
         bpf_get_current_pid_tgid, bpf_get_stack, bpf_probe_read_kernel,
         bpf_probe_read_kernel_str_bytes,
     },
-    macros::{fexit, map, raw_tracepoint},
+    macros::{fexit, kprobe, map, raw_tracepoint},
     maps::{Array, HashMap},
-    programs::{FExitContext, RawTracePointContext},
+    programs::{FExitContext, ProbeContext, RawTracePointContext},
     EbpfContext,
 };
 use hook_common::{
     CapCalibration, CapsSeen, ExecKey, BPF_F_NO_PREALLOC, CAP_OPT_NOAUDIT, CAP_SETUID, CAP_SLOTS,
-    CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN, EXEC_SLOTS, NODE_EPOCH,
-    OFFSET_BPRM_FILENAME, OFFSET_CRED_USER_NS, OFFSET_FOUND, OFFSET_NS_INUM, OFFSET_REAL_CRED,
-    OFFSET_SLOTS, TRACED_SLOT_MASK, TRACED_STARTED,
+    CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN, EXEC_SLOTS, KPROBE_ARG_SLOTS,
+    NODE_EPOCH, OFFSET_BPRM_FILENAME, OFFSET_CRED_CAP_EFFECTIVE, OFFSET_CRED_USER_NS, OFFSET_FOUND,
+    OFFSET_NS_INUM, OFFSET_REAL_CRED, OFFSET_SLOTS, TRACED_SLOT_MASK, TRACED_STARTED,
 };
 
 use crate::{count_lost, current_task, uncached_value, CONTAINERS, NODE, TRACED, VERDICT};
@@ -24,6 +24,10 @@ use crate::{count_lost, current_task, uncached_value, CONTAINERS, NODE, TRACED, 
 /// Kernel struct offsets from the kernel's BTF (`contract::GLOBAL_KERNEL_OFFSETS`).
 #[unsafe(no_mangle)]
 static KERNEL_OFFSETS: [u64; OFFSET_SLOTS] = [0; OFFSET_SLOTS];
+
+/// Where a kernel function's arguments are in `pt_regs` (`contract::GLOBAL_KPROBE_ARGS`).
+#[unsafe(no_mangle)]
+static KPROBE_ARGS: [u64; KPROBE_ARG_SLOTS] = [0; KPROBE_ARG_SLOTS];
 
 #[map]
 static CAPS: Array<CapsSeen> = Array::with_max_entries(CONTAINER_SLOTS, 0);
@@ -71,6 +75,36 @@ pub fn cap_fexit(ctx: FExitContext) -> i32 {
     let quiet = opts & CAP_OPT_NOAUDIT != 0;
     record_check(task, slot, (cred, target, cred_ns), cap, ret == 0, quiet);
     0
+}
+
+/// `cap_capable(cred, target_ns, cap, opts)` at its entry, where the kernel has neither the
+/// tracepoint nor fexit. The verdict is the capability's bit in `cred->cap_effective`: what
+/// cap_capable answers when the target namespace is the cred's own, the only checks that count.
+#[kprobe(function = "cap_capable")]
+pub fn cap_kprobe(ctx: ProbeContext) -> u32 {
+    let task = current_task();
+    let Some(slot) = started_slot(task) else {
+        return 0;
+    };
+    let regs = ctx.as_ptr() as u64;
+    let (cred, target) = (kprobe_arg(regs, 0), kprobe_arg(regs, 1));
+    // `int` and `unsigned int`: only the low 32 bits of their registers are defined.
+    let cap = u64::from(kprobe_arg(regs, 2) as u32);
+    let opts = u64::from(kprobe_arg(regs, 3) as u32);
+    let cred_ns = read_u64(cred.wrapping_add(offset(OFFSET_CRED_USER_NS)));
+    let effective = read_u64(cred.wrapping_add(offset(OFFSET_CRED_CAP_EFFECTIVE)));
+    let granted = cap < 64 && (effective >> cap) & 1 == 1;
+    let quiet = opts & CAP_OPT_NOAUDIT != 0;
+    record_check(task, slot, (cred, target, cred_ns), cap, granted, quiet);
+    0
+}
+
+/// Argument `i` of the probed function, from the registers at `regs`.
+#[inline(always)]
+fn kprobe_arg(regs: u64, i: usize) -> u64 {
+    // SAFETY: a volatile read of our own static, in bounds (the index is checked).
+    let at = unsafe { core::ptr::read_volatile(&KPROBE_ARGS[i]) };
+    read_u64(regs.wrapping_add(at))
 }
 
 /// A member's successful execve: its workload has started, and the file's name is kept.

@@ -21,7 +21,7 @@ pub const PROG_EMPTY_RAW_TRACEPOINT: &str = "empty_raw";
 pub const PROG_EMPTY_TRACEPOINT: &str = "empty_tp";
 
 /// Every program in the object, for checks that all of them are there (or all gone).
-pub const ALL_PROGRAMS: [&str; 9] = [
+pub const ALL_PROGRAMS: [&str; 10] = [
     PROG_RAW_TRACEPOINT,
     PROG_TRACEPOINT,
     PROG_EMPTY_RAW_TRACEPOINT,
@@ -31,6 +31,7 @@ pub const ALL_PROGRAMS: [&str; 9] = [
     PROG_TASK_EXEC,
     PROG_CAP_TRACEPOINT,
     PROG_CAP_FEXIT,
+    PROG_CAP_KPROBE,
 ];
 
 /// Raw tracepoint program on `sched_process_exit`: forgets the task, moves [`NODE_EPOCH`].
@@ -48,11 +49,20 @@ pub const EXEC_TRACEPOINT_NAME: &str = "sched_process_exec";
 
 /// How capability checks are seen, in the order they are tried: the raw tracepoint
 /// `capability:cap_capable` (Linux 6.14+; no audit option), else fexit on `security_capable`
-/// (BPF trampolines; has the options). Either writes [`MAP_CAPS`].
+/// (BPF trampolines; has the options), else a kprobe on `cap_capable` (arm64 before 6.4,
+/// whose trampolines cannot attach to kernel functions; has the options, and the verdict is
+/// read from the credentials). Each writes [`MAP_CAPS`].
 pub const PROG_CAP_TRACEPOINT: &str = "cap_capable";
 pub const CAP_TRACEPOINT_NAME: &str = "cap_capable";
 pub const PROG_CAP_FEXIT: &str = "cap_fexit";
 pub const CAP_FEXIT_FUNCTION: &str = "security_capable";
+pub const PROG_CAP_KPROBE: &str = "cap_kprobe";
+pub const CAP_KPROBE_FUNCTION: &str = "cap_capable";
+/// Read-only global `[u64; KPROBE_ARG_SLOTS]`: byte offsets in `struct pt_regs` of a kernel
+/// function's arguments 0..=3 at its entry (the kprobe's context); arch-specific, so set by
+/// userspace.
+pub const GLOBAL_KPROBE_ARGS: &str = "KPROBE_ARGS";
+pub const KPROBE_ARG_SLOTS: usize = 4;
 /// `CAP_OPT_NOAUDIT` of `security_capable`'s options (include/linux/security.h).
 pub const CAP_OPT_NOAUDIT: u64 = 1 << 1;
 
@@ -143,8 +153,10 @@ pub const OFFSET_CRED_USER_NS: usize = 1;
 pub const OFFSET_NS_INUM: usize = 2;
 /// `linux_binprm.filename`.
 pub const OFFSET_BPRM_FILENAME: usize = 3;
-pub const OFFSET_FOUND: usize = 4;
-pub const OFFSET_SLOTS: usize = 5;
+/// `cred.cap_effective` (64 bits: `u32 cap[2]` before 6.3, `u64 val` since).
+pub const OFFSET_CRED_CAP_EFFECTIVE: usize = 4;
+pub const OFFSET_FOUND: usize = 5;
+pub const OFFSET_SLOTS: usize = 6;
 
 /// The syscall-entry tracepoint: `sys_enter` as a raw tracepoint, `raw_syscalls:sys_enter` as
 /// a trace event (the recorder and the empty programs, one per attach point).
@@ -175,7 +187,11 @@ pub const X32_SYSCALL_BIT: u64 = 0x4000_0000;
 /// architecture and kernel: [`ABI_PROBE_OFFSET`], the byte offset in `task_struct` of a word
 /// (x86_64: `thread_info.status`; aarch64: `thread_info.flags`); [`ABI_PROBE_MASK`], the bit
 /// of that word that marks a compat syscall (`TS_COMPAT`; `TIF_32BIT`), 0 for none;
-/// [`ABI_PROBE_X32`], the x32 bit of the number, 0 where there is no x32.
+/// [`ABI_PROBE_X32`], the x32 bit of the number, 0 where there is no x32;
+/// [`ABI_PROBE_PRIVATE`], the first number of the compat ABI's private calls (AArch32's
+/// `__ARM_NR_BASE`, 0xf0000: breakpoint, cacheflush, usr26, usr32, set_tls, get_tls), 0 where
+/// there are none: those [`COMPAT_PRIVATE_SLOTS`] numbers are recorded from
+/// [`COMPAT_PRIVATE_FIRST`] on, slots no compat table uses.
 pub const GLOBAL_ABI_PROBE: &str = "ABI_PROBE";
 pub const ABI_PROBE_OFFSET: usize = 0;
 pub const ABI_PROBE_MASK: usize = 1;
@@ -186,7 +202,12 @@ pub const ABI_PROBE_X32: usize = 2;
 /// constant offset, so each layout has its own branch; the unused ones are pruned as dead
 /// code, which is what lets older kernels load the object).
 pub const ABI_PROBE_MODE: usize = 3;
-pub const ABI_PROBE_SLOTS: usize = 4;
+pub const ABI_PROBE_PRIVATE: usize = 4;
+pub const ABI_PROBE_SLOTS: usize = 5;
+pub const COMPAT_PRIVATE_SLOTS: u64 = 8;
+pub const COMPAT_PRIVATE_FIRST: u64 = SYSCALL_SLOTS as u64 - COMPAT_PRIVATE_SLOTS;
+/// AArch32's private calls start here (`__ARM_NR_BASE`).
+pub const ARM_PRIVATE_BASE: u64 = 0x0f_0000;
 pub const PROBE_READ: u64 = 0;
 pub const PROBE_BTF_X86_64: u64 = 1;
 pub const PROBE_BTF_AARCH64: u64 = 2;

@@ -1,13 +1,13 @@
 //! How this node's programs see capability checks, decided by trying: the `cap_capable` raw
-//! tracepoint (Linux 6.14+), else fexit on `security_capable` (BPF trampolines), else not at
-//! all, said in one line. Attached after the shared programs, with `task_exec`, which marks a
+//! tracepoint (Linux 6.14+), else fexit on `security_capable` (BPF trampolines), else a kprobe
+//! on `cap_capable` (arm64 before 6.4), else not at all, said in one line. Attached after the shared programs, with `task_exec`, which marks a
 //! task's workload as started (see `contract::CapsSeen` for which checks count).
 
 use std::time::Instant;
 
 use aya::{
     maps::Array,
-    programs::{links::FdLink, FExit},
+    programs::{links::FdLink, FExit, KProbe},
     Btf, Ebpf,
 };
 
@@ -34,6 +34,9 @@ pub enum CapWatch {
     Tracepoint,
     /// fexit on `security_capable`: every check through the LSM layer, with its options.
     Fexit,
+    /// A kprobe on `cap_capable`: every check, with its options; the verdict is the
+    /// capability's bit in the effective set (other LSMs' refusals are not seen).
+    Kprobe,
     /// Neither: the reason, in one line.
     Unavailable(String),
 }
@@ -44,6 +47,7 @@ impl CapWatch {
         match self {
             CapWatch::Tracepoint => "tracepoint capability:cap_capable".into(),
             CapWatch::Fexit => format!("fexit {}", contract::CAP_FEXIT_FUNCTION),
+            CapWatch::Kprobe => format!("kprobe {}", contract::CAP_KPROBE_FUNCTION),
             CapWatch::Unavailable(reason) => reason.clone(),
         }
     }
@@ -63,6 +67,8 @@ impl CapWatch {
             CapWatch::Tracepoint
         } else if has(contract::PROG_CAP_FEXIT) {
             CapWatch::Fexit
+        } else if has(contract::PROG_CAP_KPROBE) {
+            CapWatch::Kprobe
         } else {
             CapWatch::Unavailable(note.unwrap_or_else(|| {
                 "the node's programs were loaded without a capability program".into()
@@ -97,7 +103,13 @@ pub fn attach(
         }
         Err(tp_error) => match attach_fexit(ebpf, timings) {
             Ok(link) => (CapWatch::Fexit, contract::PROG_CAP_FEXIT, link),
-            Err(fexit_error) => return (neither(&tp_error, &fexit_error), Vec::new()),
+            Err(fexit_error) => match attach_kprobe(ebpf, timings) {
+                Ok(link) => (CapWatch::Kprobe, contract::PROG_CAP_KPROBE, link),
+                Err(kprobe_error) => {
+                    let errors = [&tp_error, &fexit_error, &kprobe_error];
+                    return (none_of(errors), Vec::new());
+                }
+            },
         },
     };
     log::debug!("capability checks observed by {}", watch.describe());
@@ -182,19 +194,45 @@ fn attach_fexit(ebpf: &mut Ebpf, timings: &mut AttachTimings) -> Result<FdLink, 
     Ok(FdLink::from(link))
 }
 
+/// The last resort: a kprobe (kernels without kprobes refuse it).
+fn attach_kprobe(ebpf: &mut Ebpf, timings: &mut AttachTimings) -> Result<FdLink, ProgramsError> {
+    let name = contract::PROG_CAP_KPROBE;
+    let err = |source| ProgramsError::Program { name, source };
+    let mut clock = Instant::now();
+    let program = ebpf
+        .program_mut(name)
+        .ok_or(ProgramsError::Contract(name))?;
+    let kprobe: &mut KProbe = program.try_into().map_err(err)?;
+    kprobe.load().map_err(err)?;
+    timings.verify += lap(&mut clock);
+    let id = kprobe
+        .attach(contract::CAP_KPROBE_FUNCTION, 0)
+        .map_err(err)?;
+    let link = kprobe.take_link(id).map_err(err)?;
+    timings.attach += lap(&mut clock);
+    // A kprobe is a link the registry can share only as a BPF link (perf links, 5.15+).
+    FdLink::try_from(link).map_err(|e| ProgramsError::Link {
+        name,
+        source: std::io::Error::other(e),
+    })
+}
+
 fn unavailable(reason: &str) -> CapWatch {
     CapWatch::Unavailable(format!(
         "capability checks are not recorded on this kernel: {reason}"
     ))
 }
 
-fn neither(tracepoint: &ProgramsError, fexit: &ProgramsError) -> CapWatch {
+fn none_of([tracepoint, fexit, kprobe]: [&ProgramsError; 3]) -> CapWatch {
     CapWatch::Unavailable(format!(
         "this kernel offers no way to observe capability checks: no capability:cap_capable \
-         tracepoint (Linux 6.14+: {}) and fexit on {} is refused ({})",
+         tracepoint (Linux 6.14+: {}), fexit on {} is refused ({}), and so is a kprobe on {} \
+         ({})",
         short(tracepoint),
         contract::CAP_FEXIT_FUNCTION,
-        short(fexit)
+        short(fexit),
+        contract::CAP_KPROBE_FUNCTION,
+        short(kprobe)
     ))
 }
 

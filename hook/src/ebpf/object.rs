@@ -40,6 +40,7 @@ pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
     let arch = Arch::NATIVE;
     let markers = marker_numbers(arch);
     let arg_offsets = arch.pt_regs_arg_offsets();
+    let kprobe_args = arch.kprobe_arg_offsets();
     let abi_probe = abi_probe(arch, kernel_version());
     let mut clock = Instant::now();
     let (kernel_offsets, offsets_missing) = match kernel_offsets() {
@@ -54,6 +55,7 @@ pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
         .btf(None)
         .override_global(contract::GLOBAL_MARKERS, &markers, true)
         .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
+        .override_global(contract::GLOBAL_KPROBE_ARGS, &kprobe_args, true)
         .override_global(contract::GLOBAL_ABI_PROBE, &abi_probe, true)
         .override_global(contract::GLOBAL_KERNEL_OFFSETS, &kernel_offsets, true)
         .load(OBJECT)?;
@@ -68,7 +70,8 @@ pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
 /// Both words live in `struct thread_info`, the first member of `task_struct` on x86_64 and
 /// aarch64: x86_64's `status` (after `flags`, and since 5.11 `syscall_work`) holds `TS_COMPAT`
 /// (0x2) while an i386 syscall runs, whether from a 32-bit task or `int 0x80`; aarch64's
-/// `flags` holds `TIF_32BIT` (bit 22) for AArch32 tasks. x32 numbers carry bit 30.
+/// `flags` holds `TIF_32BIT` (bit 22) for AArch32 tasks, whose private calls start at
+/// 0xf0000. x32 numbers carry bit 30.
 fn abi_probe(arch: Arch, version: (u32, u32)) -> [u64; contract::ABI_PROBE_SLOTS] {
     let mut probe = [0u64; contract::ABI_PROBE_SLOTS];
     // bpf_get_current_task_btf came with 5.11; before, the word is copied (dearer).
@@ -84,6 +87,7 @@ fn abi_probe(arch: Arch, version: (u32, u32)) -> [u64; contract::ABI_PROBE_SLOTS
         }
         Arch::Aarch64 => {
             probe[contract::ABI_PROBE_MASK] = 1 << 22;
+            probe[contract::ABI_PROBE_PRIVATE] = contract::ARM_PRIVATE_BASE;
             if btf {
                 probe[contract::ABI_PROBE_MODE] = contract::PROBE_BTF_AARCH64;
             }
@@ -127,18 +131,21 @@ mod tests {
         let btf_x86 = contract::PROBE_BTF_X86_64;
         assert_eq!(
             abi_probe(Arch::X86_64, (6, 18)),
-            [16, 0x2, 0x4000_0000, btf_x86]
+            [16, 0x2, 0x4000_0000, btf_x86, 0]
         );
         assert_eq!(
             abi_probe(Arch::X86_64, (5, 11)),
-            [16, 0x2, 0x4000_0000, btf_x86]
+            [16, 0x2, 0x4000_0000, btf_x86, 0]
         );
         assert_eq!(
             abi_probe(Arch::X86_64, (5, 10)),
-            [8, 0x2, 0x4000_0000, contract::PROBE_READ]
+            [8, 0x2, 0x4000_0000, contract::PROBE_READ, 0]
         );
         let btf_arm = contract::PROBE_BTF_AARCH64;
-        assert_eq!(abi_probe(Arch::Aarch64, (6, 1)), [0, 1 << 22, 0, btf_arm]);
+        assert_eq!(
+            abi_probe(Arch::Aarch64, (6, 1)),
+            [0, 1 << 22, 0, btf_arm, 0xf_0000]
+        );
         let (major, _) = kernel_version();
         assert!(major >= 5, "this kernel's version was not read");
     }

@@ -2,7 +2,7 @@
 //! program needs them to tell a task's own credentials from borrowed ones, a check's user
 //! namespace, and an executed file's name (see `contract::GLOBAL_KERNEL_OFFSETS`).
 //!
-//! Only these offsets are wanted, so the type section is walked once for four struct names,
+//! Only these offsets are wanted, so the type section is walked for four struct names,
 //! without building any type graph: aya's full BTF parse costs tens of milliseconds and
 //! megabytes on the first container of the node (see BENCHMARKS.md, "attach"). Even the walk
 //! (reading 5 MiB) is done once per boot: the result is kept in the node's directory.
@@ -20,11 +20,12 @@ const KIND_STRUCT: u32 = 4;
 const KIND_UNION: u32 = 5;
 
 /// The fields, as (struct, member) names, in `contract::OFFSET_*` order.
-const FIELDS: [(&str, &str); 4] = [
+const FIELDS: [(&str, &str); 5] = [
     ("task_struct", "real_cred"),
     ("cred", "user_ns"),
     ("user_namespace", "ns"),
     ("linux_binprm", "filename"),
+    ("cred", "cap_effective"),
 ];
 /// `user_namespace.ns` is a `struct ns_common`; the inode number is inside it.
 const NS_INUM: (&str, &str) = ("ns_common", "inum");
@@ -236,7 +237,7 @@ mod tests {
     #[test]
     fn members_are_found_through_anonymous_unions_and_bitfields() {
         let strings = b"\0int\0task_struct\0real_cred\0cred\0user_ns\0user_namespace\0ns\0\
-                        ns_common\0inum\0linux_binprm\0filename\0";
+                        ns_common\0inum\0linux_binprm\0filename\0cap_effective\0";
         let at = |name: &str| {
             let text = std::str::from_utf8(strings).unwrap();
             text.split('\0')
@@ -258,8 +259,9 @@ mod tests {
         // 3: task_struct { int a @0; union { real_cred @64 } @1024 }
         types.extend(head(at("task_struct"), KIND_STRUCT, 2, 256));
         types.extend([at("int"), 1, 0, 0, 2, 1024]);
-        // 4: cred { user_ns @ bit 832, as a bitfield-flagged struct }
-        types.extend([at("cred"), 1 << 31 | KIND_STRUCT << 24 | 1, 200]);
+        // 4: cred { cap_effective @ bit 320, user_ns @ bit 832, as a bitfield-flagged struct }
+        types.extend([at("cred"), 1 << 31 | KIND_STRUCT << 24 | 2, 200]);
+        types.extend([at("cap_effective"), 1, 320]);
         types.extend([at("user_ns"), 1, 1 << 24 | 832]);
         // 5: ns_common { inum @ 128 }, 6: user_namespace { ns @ 256 }, 7: linux_binprm.
         types.extend(head(at("ns_common"), KIND_STRUCT, 1, 24));
@@ -273,6 +275,7 @@ mod tests {
         assert_eq!(offsets[contract::OFFSET_CRED_USER_NS], 832 / 8);
         assert_eq!(offsets[contract::OFFSET_NS_INUM], (256 + 128) / 8);
         assert_eq!(offsets[contract::OFFSET_BPRM_FILENAME], 384 / 8);
+        assert_eq!(offsets[contract::OFFSET_CRED_CAP_EFFECTIVE], 320 / 8);
         assert_eq!(offsets[contract::OFFSET_FOUND], 1);
     }
 
@@ -280,7 +283,7 @@ mod tests {
     fn a_kept_answer_is_used_only_for_its_kernel() {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("kernel-offsets");
-        let offsets = [1, 2, 3, 4, 1];
+        let offsets = [1, 2, 3, 4, 5, 1];
         keep(&cache, "6.18 #1", &offsets);
         assert_eq!(cached(&cache, "6.18 #1"), Some(offsets));
         assert_eq!(cached(&cache, "6.18 #2"), None, "another build");

@@ -307,7 +307,11 @@ fn wanted_maps(with_caps: bool) -> impl Iterator<Item = &'static str> {
 fn published_names_fit(records: &[LinkRecord]) -> bool {
     let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
     let (shared, rest) = names.split_at(names.len().min(SHARED.len()));
-    let caps = [contract::PROG_CAP_TRACEPOINT, contract::PROG_CAP_FEXIT];
+    let caps = [
+        contract::PROG_CAP_TRACEPOINT,
+        contract::PROG_CAP_FEXIT,
+        contract::PROG_CAP_KPROBE,
+    ];
     shared
         .iter()
         .copied()
@@ -430,11 +434,13 @@ mod tests {
         let offsets = [0u8; 8 * 3];
         let probe = [0u8; 8 * contract::ABI_PROBE_SLOTS];
         let kernel = [0u8; 8 * contract::OFFSET_SLOTS];
+        let kprobe = [0u8; 8 * contract::KPROBE_ARG_SLOTS];
         let globals = [
             (contract::GLOBAL_MARKERS, &markers[..]),
             (contract::GLOBAL_PT_REGS_ARGS, &offsets[..]),
             (contract::GLOBAL_ABI_PROBE, &probe[..]),
             (contract::GLOBAL_KERNEL_OFFSETS, &kernel[..]),
+            (contract::GLOBAL_KPROBE_ARGS, &kprobe[..]),
         ]
         .into_iter()
         .map(|(name, bytes)| (name, (bytes, true)))

@@ -1,7 +1,9 @@
 //! Syscall numbers to the names seccomp profiles use, per architecture.
 //!
 //! The tables come from the `syscalls` crate, which is generated from the kernel's own
-//! syscall tables; we never invent a name for a number it does not know.
+//! syscall tables; we never invent a name for a number it does not know. The one addition is
+//! AArch32's private calls (0xf0001..=0xf0006), which that table leaves out: they are named
+//! as libseccomp names them.
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("oci-seccomp-bpf-hook supports x86_64 and aarch64 hosts");
@@ -76,6 +78,16 @@ impl Arch {
         }
     }
 
+    /// Byte offsets in `struct pt_regs` of a kernel function's arguments 0..=3 at its entry
+    /// (the C calling convention: di, si, dx, cx; x0..x3).
+    pub fn kprobe_arg_offsets(self) -> [u64; crate::contract::KPROBE_ARG_SLOTS] {
+        match self {
+            Arch::X86_64 => [14 * 8, 13 * 8, 12 * 8, 11 * 8],
+            Arch::Aarch64 => [0, 8, 16, 24],
+            Arch::X86 | Arch::X32 | Arch::Arm => [0; 4],
+        }
+    }
+
     /// The syscall's name, or `None` when this architecture has no syscall with that number.
     pub fn syscall_name(self, nr: u32) -> Option<&'static str> {
         let nr = usize::try_from(nr).ok()?;
@@ -83,9 +95,29 @@ impl Arch {
             Arch::X86_64 => syscalls::x86_64::Sysno::new(nr).map(|s| s.name()),
             Arch::Aarch64 => syscalls::aarch64::Sysno::new(nr).map(|s| s.name()),
             Arch::X86 => syscalls::x86::Sysno::new(nr).map(|s| s.name()),
-            Arch::Arm => syscalls::arm::Sysno::new(nr).map(|s| s.name()),
+            Arch::Arm => arm_name(nr),
             Arch::X32 => x32_name(nr),
         }
+    }
+}
+
+/// AArch32's table, and its private calls where the recorder keeps them (the slots from
+/// `contract::COMPAT_PRIVATE_FIRST`), under libseccomp's names for 0xf0001..=0xf0006.
+fn arm_name(nr: usize) -> Option<&'static str> {
+    const PRIVATE: [Option<&str>; crate::contract::COMPAT_PRIVATE_SLOTS as usize] = [
+        None,
+        Some("breakpoint"),
+        Some("cacheflush"),
+        Some("usr26"),
+        Some("usr32"),
+        Some("set_tls"),
+        Some("get_tls"),
+        None,
+    ];
+    let first = crate::contract::COMPAT_PRIVATE_FIRST as usize;
+    match nr.checked_sub(first) {
+        Some(private) => PRIVATE.get(private).copied().flatten(),
+        None => syscalls::arm::Sysno::new(nr).map(|s| s.name()),
     }
 }
 
@@ -171,6 +203,22 @@ mod tests {
         assert_eq!(a.syscall_name(217), Some("getdents64"));
         assert_eq!(a.syscall_name(258), Some("mkdirat"));
         assert_eq!(a.syscall_name(435), Some("clone3"));
+    }
+
+    /// AArch32's private calls are kept in slots its table never reaches, and named as
+    /// libseccomp resolves them (`set_tls` is 0xf0005 there).
+    #[test]
+    fn arm_private_calls() {
+        let first = crate::contract::COMPAT_PRIVATE_FIRST as u32;
+        let highest = (0..first)
+            .rev()
+            .find(|&nr| Arch::Arm.syscall_name(nr).is_some());
+        assert!(highest.is_some_and(|nr| nr < 500), "{highest:?}");
+        assert_eq!(Arch::Arm.syscall_name(first + 5), Some("set_tls"));
+        assert_eq!(Arch::Arm.syscall_name(first + 2), Some("cacheflush"));
+        assert_eq!(Arch::Arm.syscall_name(first), None);
+        assert_eq!(Arch::Arm.syscall_number("get_tls"), Some(first + 6));
+        assert_eq!(Arch::X86.syscall_name(first + 5), None);
     }
 
     #[test]
