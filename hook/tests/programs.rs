@@ -42,7 +42,11 @@ fn ids_are_trusted_only_while_they_name_our_programs() {
     assert_eq!(records.len(), expected, "{records:?}");
     let joined = Programs::join(&records, None).expect("the records as published are trusted");
     assert_eq!(joined.link_count(), expected);
-    assert_eq!(joined.caps(), programs.caps());
+    // The same program; a joiner learns why there is none from the registry's note, not here.
+    assert_eq!(
+        joined.caps().observed_by().ok(),
+        programs.caps().observed_by().ok()
+    );
 
     let altered = |change: &dyn Fn(&mut Vec<LinkRecord>)| {
         let mut records = records.clone();
