@@ -256,6 +256,15 @@ pub fn native_scmp_arch() -> &'static str {
     }
 }
 
+/// The native architecture and its 32-bit one, which a filter must list for 32-bit programs
+/// to run under it (libseccomp kills a syscall of an architecture the filter does not list).
+fn native_and_compat_scmp_arches() -> [&'static str; 2] {
+    match std::env::consts::ARCH {
+        "aarch64" => ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        _ => ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+    }
+}
+
 impl Runc {
     /// Traces with a permissive seccomp filter in the bundle, as podman's default profile
     /// does: the runtime's filter install then opens the record window, and the profile
@@ -263,7 +272,7 @@ impl Runc {
     pub fn new() -> Self {
         let allow_all = json!({
             "defaultAction": "SCMP_ACT_ALLOW",
-            "architectures": [native_scmp_arch()],
+            "architectures": native_and_compat_scmp_arches(),
             "syscalls": [{ "names": ["getpid"], "action": "SCMP_ACT_ALLOW" }],
         });
         Self::with_trace_filter(Some(allow_all))

@@ -8,18 +8,26 @@ use std::{
     process::Command,
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::util;
 
 /// apt lists of one suite in a directory of their own.
 pub struct Lists {
     dir: PathBuf,
+    /// The Debian architecture (`arm64`) when not this machine's own.
+    arch: Option<String>,
 }
 
 impl Lists {
-    /// Fresh lists of `suite` (main) from the mirror, in `dir` (emptied first).
+    /// Fresh lists of `suite` (main) from the mirror, in `dir` (emptied first), for this
+    /// machine's architecture.
     pub fn fetch(dir: &Path, suite: &str) -> Result<Self> {
+        Self::fetch_for(dir, suite, None)
+    }
+
+    /// [`Lists::fetch`] of the packages built for Debian architecture `arch` (`arm64`).
+    pub fn fetch_for(dir: &Path, suite: &str, arch: Option<&str>) -> Result<Self> {
         let _ = std::fs::remove_dir_all(dir);
         for sub in ["lists/partial", "cache/archives/partial", "deb"] {
             std::fs::create_dir_all(dir.join(sub))?;
@@ -31,6 +39,7 @@ impl Lists {
         )?;
         let lists = Self {
             dir: dir.to_owned(),
+            arch: arch.map(str::to_owned),
         };
         util::run(lists.command("apt-get").arg("update"))?;
         Ok(lists)
@@ -51,27 +60,40 @@ impl Lists {
                 dir.join("lists").display()
             ))
             .arg(format!("-oDir::Cache={}", dir.join("cache").display()));
+        if let Some(arch) = &self.arch {
+            cmd.arg(format!("-oAPT::Architecture={arch}"))
+                .arg(format!("-oAPT::Architectures={arch}"));
+        }
         cmd
     }
 
-    /// `package` downloaded and unpacked into DIR/tree; the .deb removed afterwards.
-    pub fn unpack(&self, package: &str) -> Result<PathBuf> {
+    /// `packages` downloaded and unpacked together into DIR/tree; the .debs removed afterwards.
+    pub fn unpack(&self, packages: &[&str]) -> Result<PathBuf> {
         let debs = self.dir.join("deb");
         util::run(
             self.command("apt-get")
                 .arg("download")
-                .arg(package)
+                .args(packages)
                 .current_dir(&debs),
         )?;
-        // The only file there (apt names it with URL escapes: `+` becomes `%2b`).
-        let deb = std::fs::read_dir(&debs)?
+        // What is there (apt names them with URL escapes: `+` becomes `%2b`).
+        let files: Vec<PathBuf> = std::fs::read_dir(&debs)?
             .flatten()
             .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "deb"))
-            .with_context(|| format!("apt-get download {package} left no .deb"))?;
+            .filter(|p| p.extension().is_some_and(|e| e == "deb"))
+            .collect();
+        if files.len() != packages.len() {
+            bail!(
+                "apt-get download {} left {} .deb files",
+                packages.join(" "),
+                files.len()
+            );
+        }
         let tree = self.dir.join("tree");
-        util::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tree))?;
-        std::fs::remove_file(&deb)?;
+        for deb in files {
+            util::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tree))?;
+            std::fs::remove_file(&deb)?;
+        }
         let _ = std::fs::remove_dir_all(self.dir.join("cache"));
         Ok(tree)
     }

@@ -41,6 +41,6 @@ pub fn ensure_containerd_trixie() -> Result<()> {
         return Ok(());
     }
     let lists = apt::Lists::fetch(&dir, "trixie")?;
-    lists.unpack("containerd")?;
+    lists.unpack(&["containerd"])?;
     Ok(())
 }

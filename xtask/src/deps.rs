@@ -51,11 +51,10 @@ pub fn for_tests() -> Vec<Need> {
         Need::tool("crun", "crun"),
         Need::tool("busybox", "busybox-static"),
         Need::tool("unshare", "util-linux"),
-        Need::tool("setpriv", "util-linux"),
         Need::tool("flock", "util-linux"),
         Need::tool("capsh", "libcap2-bin"),
         Need::tool("setcap", "libcap2-bin"),
-        // The capability tests' memory-mapping workload.
+        // The wrapper test that receives a console socket.
         Need::tool("python3", "python3"),
         Need::tool("gcc", "gcc"),
         Need::tool("tar", "tar"),
@@ -81,29 +80,25 @@ pub fn for_tests_lean() -> Vec<Need> {
     vec![Need::tool("dockerd", "docker.io")]
 }
 
-/// What `vm-test` boots other kernels with.
-pub fn for_vm_tests() -> Vec<Need> {
-    vec![
-        Need::tool(qemu_system(), qemu_package()),
+/// What `vm-test` boots `arch`'s kernels with; for arm64 also the AArch32 test program's
+/// compiler and C library.
+pub fn for_vm_tests(arch: crate::vm::Arch) -> Vec<Need> {
+    let mut needs = vec![
+        Need::tool(arch.qemu(), arch.qemu_package()),
         Need::tool("dpkg-deb", "dpkg"),
         Need::tool("xz", "xz-utils"),
-    ]
-}
-
-pub fn qemu_system() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "qemu-system-aarch64"
-    } else {
-        "qemu-system-x86_64"
+    ];
+    if arch == crate::vm::Arch::Aarch64 {
+        needs.push(Need::tool(
+            "arm-linux-gnueabihf-gcc",
+            "gcc-arm-linux-gnueabihf",
+        ));
+        needs.push(Need::file(
+            "/usr/arm-linux-gnueabihf/lib/libc.a",
+            "libc6-dev-armhf-cross",
+        ));
     }
-}
-
-fn qemu_package() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "qemu-system-arm"
-    } else {
-        "qemu-system-x86"
-    }
+    needs
 }
 
 /// Installs the packages of every missing `need` with apt-get (as root), or fails with one

@@ -79,9 +79,13 @@ enum Command {
     /// Boot Debian's kernels under qemu (downloaded once into target/vm) and run a `record`
     /// smoke and the privileged `record` tests in each; the newest again under lockdown
     VmTest {
-        /// 5.10 (Debian 11), 6.1 (Debian 12), 6.12 (Debian 13), or all
+        /// 5.10 (Debian 11; x86_64 only), 6.1 (Debian 12), 6.12 (Debian 13), or all
         #[arg(long, default_value = "all")]
         kernel: String,
+        /// The machine emulated: x86_64, aarch64 (arm64: binaries cross-built static, the
+        /// AArch32 test), or all; this host's by default
+        #[arg(long)]
+        arch: Option<String>,
     },
 }
 
@@ -107,20 +111,34 @@ fn main() -> Result<()> {
             vm: !no_vm,
             cargo_args: args,
         }),
-        Command::VmTest { kernel } => vm_test(&kernel),
+        Command::VmTest { kernel, arch } => vm_test(&kernel, arch.as_deref()),
     }
 }
 
-fn vm_test(kernel: &str) -> Result<()> {
-    let kernels = match kernel {
-        "all" => vm::MATRIX.to_vec(),
-        name => vec![vm::Kernel::by_name(name).with_context(|| {
-            format!("no kernel {name} in the matrix: use 5.10, 6.1, 6.12 or all")
-        })?],
+fn vm_test(kernel: &str, arch: Option<&str>) -> Result<()> {
+    let arches = match arch {
+        None => vec![vm::Arch::host()],
+        Some("all") => vm::Arch::ALL.to_vec(),
+        Some(name) => vec![vm::Arch::by_name(name)
+            .with_context(|| format!("no machine {name}: use x86_64, aarch64 or all"))?],
     };
     ebpf::build(true)?;
     util::cargo(&["build", "-p", "hook", "--bins"])?;
-    let outcomes = vm::run_matrix(&vm::matrix(&kernels))?;
+    let mut outcomes = Vec::new();
+    for arch in arches {
+        let kernels = match kernel {
+            "all" => arch.kernels().to_vec(),
+            name => vec![vm::Kernel::by_name(name, arch).with_context(|| {
+                let names: Vec<&str> = arch.kernels().iter().map(|k| k.name).collect();
+                format!(
+                    "no kernel {name} in the {} matrix: use {} or all",
+                    arch.name(),
+                    names.join(", ")
+                )
+            })?],
+        };
+        outcomes.extend(vm::run_matrix(arch, &vm::matrix(&kernels))?);
+    }
     println!();
     for outcome in &outcomes {
         println!("{outcome}");

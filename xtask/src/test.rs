@@ -23,7 +23,9 @@ pub fn run(options: &Options) -> Result<()> {
     deps::ensure(&deps::for_tests(), "the tests")?;
     deps::ensure_lean(&deps::for_tests_lean(), "the tests")?;
     if options.vm {
-        deps::ensure_lean(&deps::for_vm_tests(), "the kernel matrix")?;
+        for arch in vm::Arch::ALL {
+            deps::ensure_lean(&deps::for_vm_tests(arch), "the kernel matrix")?;
+        }
     }
     ebpf::build(true)?;
     debian::ensure()?;
@@ -47,7 +49,9 @@ pub fn run(options: &Options) -> Result<()> {
     let skipped = read_skips(&skip_log)?;
     let mut kernels = Vec::new();
     if options.vm {
-        kernels = vm::run_matrix(&vm::matrix(&vm::MATRIX))?;
+        for arch in vm::Arch::ALL {
+            kernels.extend(vm::run_matrix(arch, &vm::matrix(arch.kernels()))?);
+        }
         println!();
         for line in &kernels {
             println!("{line}");

@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+use super::Arch;
 use crate::util;
 
 /// One kernel of the matrix: the Debian suite whose `linux-image-ARCH` it is.
@@ -47,16 +48,17 @@ pub struct Unpacked {
 }
 
 impl Kernel {
-    pub fn by_name(name: &str) -> Option<Self> {
-        MATRIX.into_iter().find(|k| k.name == name)
+    /// The kernel `--kernel` names among those booted for `arch`.
+    pub fn by_name(name: &str, arch: Arch) -> Option<Self> {
+        arch.kernels().iter().copied().find(|k| k.name == name)
     }
 
-    /// The unpacked kernel, downloaded into `cache` the first time.
-    pub fn unpacked(&self, cache: &Path) -> Result<Unpacked> {
-        let dir = cache.join(self.suite);
+    /// The unpacked kernel for `arch`, downloaded into `cache` the first time.
+    pub fn unpacked(&self, cache: &Path, arch: Arch) -> Result<Unpacked> {
+        let dir = cache.join(format!("{}-{}", self.suite, arch.debian()));
         let tree = dir.join("tree");
         if !tree.join("boot").is_dir() {
-            self.download(&dir)?;
+            self.download(&dir, arch)?;
         }
         let vmlinuz = only_file(&tree.join("boot"), "vmlinuz-")?;
         let index = module_index(&tree);
@@ -67,9 +69,9 @@ impl Kernel {
         Ok(Unpacked { vmlinuz, modules })
     }
 
-    fn download(&self, dir: &Path) -> Result<()> {
-        let lists = crate::apt::Lists::fetch(dir, self.suite)?;
-        let meta = format!("linux-image-{}", debian_arch());
+    fn download(&self, dir: &Path, arch: Arch) -> Result<()> {
+        let lists = crate::apt::Lists::fetch_for(dir, self.suite, Some(arch.debian()))?;
+        let meta = format!("linux-image-{}", arch.debian());
         let depends = util::output_of(lists.command("apt-cache").args(["depends", &meta]))
             .with_context(|| format!("apt-cache depends {meta} ({})", self.suite))?;
         let package = depends
@@ -78,16 +80,8 @@ impl Kernel {
             .map(|rest| format!("linux-image-{rest}"))
             .with_context(|| format!("{meta} of {} depends on no kernel image", self.suite))?;
         // The image is 50-100 MiB: only its unpacked tree is kept.
-        lists.unpack(&package)?;
+        lists.unpack(&[&package])?;
         Ok(())
-    }
-}
-
-fn debian_arch() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "arm64"
-    } else {
-        "amd64"
     }
 }
 

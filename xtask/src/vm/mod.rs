@@ -1,27 +1,27 @@
 //! `cargo xtask vm-test`: boots Debian's kernels under qemu (pure emulation: this machine's KVM
 //! cannot run stock kernels) with the host's root shared read-only, and runs a `record` smoke
-//! and the privileged tests that need no container runtime inside. One line per kernel.
+//! and the privileged tests that need no container runtime inside; on a foreign machine
+//! (arm64), cross-built static binaries on that machine's busybox and runc, and the AArch32
+//! test. One line per kernel.
 
+mod arch;
+mod binaries;
 mod initramfs;
 mod kernel;
+mod qemu;
+mod userland;
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-    sync::mpsc,
+    path::Path,
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context, Result};
-use wait_timeout::ChildExt;
+use anyhow::{Context, Result};
 
-pub use kernel::{Kernel, MATRIX};
+pub use arch::Arch;
+pub use kernel::Kernel;
 
 use crate::{deps, util};
-
-/// The test binaries run inside: `record` itself, and the shared programs.
-const TESTS: [&str; 3] = ["record", "programs", "caps"];
 
 /// A boot, its tests included, takes 20-60 s under emulation; a hang ends here.
 const BOOT_DEADLINE: Duration = Duration::from_secs(300);
@@ -64,35 +64,59 @@ pub fn matrix(kernels: &[Kernel]) -> Vec<Boot> {
     boots
 }
 
-/// Builds what the VMs run, then boots each of `boots` in turn.
-pub fn run_matrix(boots: &[Boot]) -> Result<Vec<Outcome>> {
-    deps::ensure_lean(&deps::for_vm_tests(), "the kernel matrix")?;
+/// Builds what the VMs of `arch` run, then boots each of `boots` in turn.
+pub fn run_matrix(arch: Arch, boots: &[Boot]) -> Result<Vec<Outcome>> {
+    deps::ensure_lean(&deps::for_vm_tests(arch), "the kernel matrix")?;
     let work = util::target_dir().join("vm");
     std::fs::create_dir_all(&work)?;
-    let script = work.join("run.sh");
-    std::fs::write(&script, script_text(&test_binaries()?))?;
-    let busybox =
-        deps::which("busybox").context("busybox (static) is needed for the VM's initramfs")?;
+    let built = binaries::build(arch, &work)?;
+    let script = work.join(format!("run-{}.sh", arch.name()));
+    std::fs::write(&script, script_text(&built))?;
+    let tree;
+    let binds = binaries::binds();
+    let userland = match arch.is_host() {
+        true => initramfs::Userland::Host {
+            busybox: &deps::which("busybox")
+                .context("busybox (static) is needed for the VM's initramfs")?,
+        },
+        false => {
+            tree = userland::tree(&work, arch)?;
+            initramfs::Userland::Foreign {
+                tree: &tree,
+                binds: &binds,
+            }
+        }
+    };
     let mut outcomes = Vec::new();
     for boot in boots {
-        let unpacked = boot.kernel.unpacked(&work.join("kernels"))?;
-        let initrd = work.join(format!("{}.cpio", boot.kernel.suite));
-        initramfs::write(&initrd, &busybox, &unpacked.modules, &script)?;
-        let outcome = run_one(boot, &unpacked.vmlinuz, &initrd, &work)?;
+        let unpacked = boot.kernel.unpacked(&work.join("kernels"), arch)?;
+        let initrd = work.join(format!("{}-{}.cpio", boot.kernel.suite, arch.debian()));
+        initramfs::write(&initrd, &userland, &unpacked.modules, &script)?;
+        let outcome = run_one(arch, boot, &built, &unpacked.vmlinuz, &initrd, &work)?;
         eprintln!("{outcome}");
         outcomes.push(outcome);
     }
     Ok(outcomes)
 }
 
-/// The shell script the VM's init switches to (with the host's /bin/sh).
-fn script_text(tests: &[PathBuf]) -> String {
-    let hook = util::target_dir().join("debug/oci-seccomp-bpf-hook");
-    let tests: Vec<String> = tests.iter().map(|t| format!("'{}'", t.display())).collect();
+/// The shell script the VM's init runs (with the host's /bin/sh, or the foreign busybox's).
+fn script_text(built: &binaries::Built) -> String {
+    let hook = built.hook.display();
+    let tests: Vec<String> = built
+        .tests
+        .iter()
+        .map(|t| format!("'{}'", t.display()))
+        .collect();
+    let exports: String = built
+        .env
+        .iter()
+        .map(|(k, v)| format!("export {k}='{v}'\n"))
+        .collect();
     format!(
         r#"# The host's /tmp stays visible (the workspace may be there); scratch goes to /run's tmpfs.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/run/tmp TMPDIR=/run/tmp CI=true RUST_BACKTRACE=1
-mkdir -p /run/tmp
+export OSBH_BIN='{hook}'
+{exports}mkdir -p /run/tmp
 mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 cd /run/tmp
 echo "OSBH-VM kernel $(uname -r)"
@@ -120,109 +144,41 @@ fi
 echo "OSBH-VM done"
 poweroff -f
 "#,
-        hook = hook.display(),
         tests = tests.join(" "),
     )
 }
 
-/// Paths of the `TESTS` binaries, built if needed (`cargo test --no-run`).
-fn test_binaries() -> Result<Vec<PathBuf>> {
-    let mut cmd = util::cargo_command();
-    cmd.args(["test", "--no-run", "--message-format=json", "-p", "hook"]);
-    for test in TESTS {
-        cmd.args(["--test", test]);
-    }
-    let out = cmd
-        .current_dir(util::workspace_root())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo test --no-run")?;
-    if !out.status.success() {
-        bail!("building the tests for the VM failed");
-    }
-    let binaries: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| TESTS.iter().any(|t| m["target"]["name"] == *t))
-        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .collect();
-    if binaries.len() != TESTS.len() {
-        bail!(
-            "expected {} test binaries from cargo, found {binaries:?}",
-            TESTS.len()
-        );
-    }
-    Ok(binaries)
-}
-
 /// Boots `vmlinuz` with `initrd`, keeps the console in WORK/<kernel>.log, reads the result.
-fn run_one(boot: &Boot, vmlinuz: &Path, initrd: &Path, work: &Path) -> Result<Outcome> {
-    let mut append = String::from("console=ttyS0 panic=-1 quiet");
-    if boot.lockdown {
-        append.push_str(" lockdown=confidentiality");
-    }
+fn run_one(
+    arch: Arch,
+    boot: &Boot,
+    built: &binaries::Built,
+    vmlinuz: &Path,
+    initrd: &Path,
+    work: &Path,
+) -> Result<Outcome> {
+    let prefix = match arch.is_host() {
+        true => String::new(),
+        false => format!("{} ", arch.name()),
+    };
     let label = match boot.lockdown {
-        false => format!("kernel {}", boot.kernel.name),
-        true => format!("kernel {} lockdown=confidentiality", boot.kernel.name),
+        false => format!("{prefix}kernel {}", boot.kernel.name),
+        true => format!(
+            "{prefix}kernel {} lockdown=confidentiality",
+            boot.kernel.name
+        ),
     };
     let log_path = work.join(format!(
-        "{}{}.log",
+        "{}-{}{}.log",
+        arch.name(),
         boot.kernel.name,
         if boot.lockdown { "-lockdown" } else { "" }
     ));
     let started = Instant::now();
-    let mut child = Command::new(deps::qemu_system())
-        .args(["-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "1536"])
-        .args(["-nographic", "-no-reboot", "-nic", "none"])
-        .arg("-kernel")
-        .arg(vmlinuz)
-        .arg("-initrd")
-        .arg(initrd)
-        .arg("-append")
-        .arg(&append)
-        .arg("-virtfs")
-        .arg(format!(
-            "local,path=/,mount_tag={},security_model=none,readonly=on",
-            initramfs::MOUNT_TAG
-        ))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start {}", deps::qemu_system()))?;
-    // The console goes to the log as it comes, so a hang can be watched.
-    let log = std::sync::Arc::new(std::sync::Mutex::new(std::fs::File::create(&log_path)?));
-    let (send, lines) = mpsc::channel();
-    let stdout = child.stdout.take().context("qemu's stdout is piped")?;
-    let stderr = child.stderr.take().context("qemu's stderr is piped")?;
-    for pipe in [
-        Box::new(stdout) as Box<dyn std::io::Read + Send>,
-        Box::new(stderr),
-    ] {
-        let (send, log) = (send.clone(), log.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if let Ok(mut file) = log.lock() {
-                    let _ = writeln!(file, "{line}");
-                }
-                let _ = send.send(line);
-            }
-        });
-    }
-    drop(send);
-    let finished = child.wait_timeout(BOOT_DEADLINE)?.is_some();
-    if !finished {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    // The readers end with qemu's pipes; a few seconds at most after it is gone.
-    let mut console = Vec::new();
-    let until = Instant::now() + Duration::from_secs(5);
-    while let Ok(line) = lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
-        console.push(line);
-    }
+    let child = qemu::start(arch, boot.lockdown, vmlinuz, initrd)?;
+    let (finished, console) = qemu::console(child, &log_path, BOOT_DEADLINE)?;
     let seconds = started.elapsed().as_secs();
-    let mut outcome = judge(boot, &console);
+    let mut outcome = judge(boot, built.tests.len(), &console);
     if !finished {
         outcome.passed = false;
         outcome.line = format!("did not finish within {BOOT_DEADLINE:?}; {}", outcome.line);
@@ -237,7 +193,7 @@ fn run_one(boot: &Boot, vmlinuz: &Path, initrd: &Path, work: &Path) -> Result<Ou
 }
 
 /// Reads the `OSBH-VM` lines the script printed.
-fn judge(boot: &Boot, console: &[String]) -> Outcome {
+fn judge(boot: &Boot, expected_tests: usize, console: &[String]) -> Outcome {
     let marks: Vec<&str> = console
         .iter()
         .filter_map(|l| l.split_once("OSBH-VM ").map(|(_, rest)| rest.trim_end()))
@@ -267,7 +223,7 @@ fn judge(boot: &Boot, console: &[String]) -> Outcome {
     let passed = done
         && smoke
         && no_btf
-        && tests.len() == TESTS.len()
+        && tests.len() == expected_tests
         && failed.is_empty()
         && tally.failed == 0;
     let line = format!(
