@@ -80,27 +80,6 @@ pub fn for_tests_lean() -> Vec<Need> {
     vec![Need::tool("dockerd", "docker.io")]
 }
 
-/// What `vm-test` boots `arch`'s kernels with; for arm64 also the AArch32 test program's
-/// compiler and C library.
-pub fn for_vm_tests(arch: crate::vm::Arch) -> Vec<Need> {
-    let mut needs = vec![
-        Need::tool(arch.qemu(), arch.qemu_package()),
-        Need::tool("dpkg-deb", "dpkg"),
-        Need::tool("xz", "xz-utils"),
-    ];
-    if arch == crate::vm::Arch::Aarch64 {
-        needs.push(Need::tool(
-            "arm-linux-gnueabihf-gcc",
-            "gcc-arm-linux-gnueabihf",
-        ));
-        needs.push(Need::file(
-            "/usr/arm-linux-gnueabihf/lib/libc.a",
-            "libc6-dev-armhf-cross",
-        ));
-    }
-    needs
-}
-
 /// Installs the packages of every missing `need` with apt-get (as root), or fails with one
 /// line naming them; `purpose` says what they are for.
 pub fn ensure(needs: &[Need], purpose: &str) -> Result<()> {

@@ -24,7 +24,7 @@ pub fn run(options: &Options) -> Result<()> {
     deps::ensure_lean(&deps::for_tests_lean(), "the tests")?;
     if options.vm {
         for arch in vm::Arch::ALL {
-            deps::ensure_lean(&deps::for_vm_tests(arch), "the kernel matrix")?;
+            deps::ensure_lean(&arch.needs(), "the kernel matrix")?;
         }
     }
     ebpf::build(true)?;

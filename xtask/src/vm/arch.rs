@@ -3,6 +3,7 @@
 //! userland of its own in the initramfs (see `userland.rs`).
 
 use super::kernel::{Kernel, MATRIX};
+use crate::deps::Need;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Arch {
@@ -80,6 +81,27 @@ impl Arch {
             Self::X86_64 => &["-cpu", "max"],
             Self::Aarch64 => &["-M", "virt", "-cpu", "max,pauth-impdef=on"],
         }
+    }
+
+    /// What `vm-test` boots this machine's kernels with; for arm64 also the AArch32 test
+    /// program's compiler and C library.
+    pub fn needs(self) -> Vec<Need> {
+        let mut needs = vec![
+            Need::tool(self.qemu(), self.qemu_package()),
+            Need::tool("dpkg-deb", "dpkg"),
+            Need::tool("xz", "xz-utils"),
+        ];
+        if self == Self::Aarch64 {
+            needs.push(Need::tool(
+                "arm-linux-gnueabihf-gcc",
+                "gcc-arm-linux-gnueabihf",
+            ));
+            needs.push(Need::file(
+                "/usr/arm-linux-gnueabihf/lib/libc.a",
+                "libc6-dev-armhf-cross",
+            ));
+        }
+        needs
     }
 
     /// The serial console the kernel writes to.

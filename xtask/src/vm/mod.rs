@@ -66,7 +66,7 @@ pub fn matrix(kernels: &[Kernel]) -> Vec<Boot> {
 
 /// Builds what the VMs of `arch` run, then boots each of `boots` in turn.
 pub fn run_matrix(arch: Arch, boots: &[Boot]) -> Result<Vec<Outcome>> {
-    deps::ensure_lean(&deps::for_vm_tests(arch), "the kernel matrix")?;
+    deps::ensure_lean(&arch.needs(), "the kernel matrix")?;
     let work = util::target_dir().join("vm");
     std::fs::create_dir_all(&work)?;
     let built = binaries::build(arch, &work)?;
