@@ -82,6 +82,7 @@ fn init(userland: &Userland, script: &Path) -> String {
 /// A foreign userland's root: the initramfs copied to a tmpfs, since runtimes cannot
 /// pivot_root out of the initramfs; busybox's applets linked there first.
 const FOREIGN_ROOT: &str = r#"/bin/busybox mount -t proc proc /proc
+/bin/busybox mkdir -p /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 /bin/busybox umount /proc
 /bin/busybox mkdir -p /newroot

@@ -127,7 +127,7 @@ else
   '{hook}' record -o /run/tmp/smoke.json -- /bin/true && grep -q '"execve"' /run/tmp/smoke.json
   echo "OSBH-VM smoke $?"
   for t in {tests}; do
-    "$t" --test-threads=2 --color=never
+    "$t" --test-threads={threads} --color=never
     echo "OSBH-VM tests $? $t"
   done
   # A kernel whose BTF cannot be read: no capability program, said in one line, the profile
@@ -145,6 +145,7 @@ echo "OSBH-VM done"
 poweroff -f
 "#,
         tests = tests.join(" "),
+        threads = built.test_threads,
     )
 }
 
