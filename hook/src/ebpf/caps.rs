@@ -19,6 +19,7 @@ use super::{
 use crate::{
     contract::{self, CapCalibration},
     node::registry::LinkRecord,
+    sys::errors::one_line,
 };
 
 /// The maps only the capability programs use: present exactly when one of them is attached.
@@ -90,7 +91,7 @@ pub fn attach(
     let exec = contract::PROG_TASK_EXEC;
     let exec_link = match attach_raw(ebpf, exec, contract::EXEC_TRACEPOINT_NAME, timings) {
         Ok(link) => link,
-        Err(e) => return (unavailable(&short(&e)), Vec::new()),
+        Err(e) => return (unavailable(&one_line(&e)), Vec::new()),
     };
     let cap = contract::PROG_CAP_TRACEPOINT;
     let tracepoint = attach_raw(ebpf, cap, contract::CAP_TRACEPOINT_NAME, timings);
@@ -228,35 +229,12 @@ fn none_of([tracepoint, fexit, kprobe]: [&ProgramsError; 3]) -> CapWatch {
         "this kernel offers no way to observe capability checks: no capability:cap_capable \
          tracepoint (Linux 6.14+: {}), fexit on {} is refused ({}), and so is a kprobe on {} \
          ({})",
-        short(tracepoint),
+        one_line(tracepoint),
         contract::CAP_FEXIT_FUNCTION,
-        short(fexit),
+        one_line(fexit),
         contract::CAP_KPROBE_FUNCTION,
-        short(kprobe)
+        one_line(kprobe)
     ))
-}
-
-/// `e` in one line; a verifier log (hundreds of lines) becomes its reason, the line before the
-/// verifier's statistics. The whole log goes to the debug log.
-fn short(e: &ProgramsError) -> String {
-    let line = crate::sys::errors::one_line(e);
-    let Some((head, log)) = line.split_once("Verifier output:") else {
-        return line;
-    };
-    log::debug!("verifier output: {log}");
-    let statistics = [
-        "verification time",
-        "stack depth",
-        "processed ",
-        ":",
-        "last_idx",
-    ];
-    let reason = log
-        .lines()
-        .map(str::trim)
-        .rfind(|l| !l.is_empty() && !statistics.iter().any(|s| l.starts_with(s)))
-        .unwrap_or("");
-    format!("{}: {reason}", head.trim_end().trim_end_matches('.'))
 }
 
 #[cfg(test)]
@@ -276,7 +254,7 @@ mod tests {
             name: "cap_fexit",
             source,
         };
-        let told = short(&e);
+        let told = one_line(&e);
         assert_eq!(told.lines().count(), 1, "{told}");
         assert!(
             told.ends_with("with unbounded min value is not allowed"),

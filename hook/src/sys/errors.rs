@@ -1,4 +1,6 @@
-//! Errors as the user reads them: one line, the outermost context first, then its causes.
+//! Errors as the user reads them: one line, the outermost context first, then its causes. A
+//! verifier log (aya puts the whole of it, hundreds of lines, into its load error) becomes the
+//! one line that says why; the whole log goes to the debug log.
 
 use std::error::Error;
 
@@ -11,10 +13,33 @@ pub fn one_line(err: &(dyn Error + 'static)) -> String {
              CAP_BPF and CAP_PERFMON, the PID namespace CAP_SYS_ADMIN)"
         );
     }
-    causes(err)
+    let line = causes(err)
         .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join(": ")
+        .join(": ");
+    shorten_verifier_log(&line)
+}
+
+/// `line` with a verifier log cut to its reason: the last line before the verifier's
+/// statistics (`processed N insns`, ...), which is where it says what it refused.
+fn shorten_verifier_log(line: &str) -> String {
+    let Some((head, log)) = line.split_once("Verifier output:") else {
+        return line.to_owned();
+    };
+    log::debug!("verifier output: {log}");
+    let statistics = [
+        "verification time",
+        "stack depth",
+        "processed ",
+        ":",
+        "last_idx",
+    ];
+    let reason = log
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty() && !statistics.iter().any(|s| l.starts_with(s)))
+        .unwrap_or("");
+    format!("{}: {reason}", head.trim_end().trim_end_matches('.'))
 }
 
 /// `err`, then each of its sources.
@@ -50,6 +75,28 @@ mod tests {
         assert_eq!(
             one_line(&err),
             "cannot attach: No such file or directory (os error 2)"
+        );
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot load program x")]
+    struct Load(#[source] Rejected);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the BPF_PROG_LOAD syscall failed. Verifier output: {0}")]
+    struct Rejected(String);
+
+    #[test]
+    fn a_verifier_log_is_one_line_with_its_reason() {
+        let log = "0: (bf) r8 = r1\n1: (79) r1 = *(u64 *)(r8 +24)\nR1 invalid mem access \
+                   'scalar'\nverification time 1788 usec\nstack depth 48+0\nprocessed 95 \
+                   insns (limit 1000000)\n";
+        let line = one_line(&Load(Rejected(log.to_owned())));
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert_eq!(
+            line,
+            "cannot load program x: the BPF_PROG_LOAD syscall failed: R1 invalid mem access \
+             'scalar'"
         );
     }
 
