@@ -19,7 +19,9 @@ use hook_common::{
     OFFSET_NS_INUM, OFFSET_REAL_CRED, OFFSET_SLOTS, TRACED_SLOT_MASK, TRACED_STARTED,
 };
 
-use crate::{count_lost, current_task, uncached_value, CONTAINERS, NODE, TRACED, VERDICT};
+use crate::{
+    add_member, count_lost, current_task, uncached_value, CONTAINERS, NODE, TRACED, VERDICT,
+};
 
 /// Kernel struct offsets from the kernel's BTF (`contract::GLOBAL_KERNEL_OFFSETS`).
 #[unsafe(no_mangle)]
@@ -112,12 +114,22 @@ fn kprobe_arg(regs: u64, i: usize) -> u64 {
 #[raw_tracepoint(tracepoint = "sched_process_exec")]
 pub fn task_exec(ctx: RawTracePointContext) -> i32 {
     let task = current_task();
+    // SAFETY: only whether there is a value is used, not the value.
+    let listed = unsafe { TRACED.get(task) }.is_some();
     let Some(value) = uncached_value(task) else {
         return 0;
     };
     let slot = value & TRACED_SLOT_MASK;
-    if TRACED.insert(task, slot | TRACED_STARTED, 0).is_err() {
-        count_lost(slot);
+    // A member through its whole process only (TSYNC, `record`) joins the map, and is
+    // counted, so that the container's count says whether any of its tasks are in the map.
+    let kept = match listed {
+        true => TRACED.insert(task, slot | TRACED_STARTED, 0).is_ok(),
+        false => add_member(task, slot | TRACED_STARTED, slot),
+    };
+    if !kept {
+        if listed {
+            count_lost(slot);
+        }
         return 0;
     }
     let bprm: u64 = ctx.arg(2);

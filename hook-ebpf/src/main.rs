@@ -31,9 +31,9 @@ use aya_log_ebpf::warn;
 use hook_common::{
     ContainerSlot, Seen, Verdict, ABI_COMPAT, ABI_COUNT, ABI_NATIVE, ABI_PROBE_MASK,
     ABI_PROBE_MODE, ABI_PROBE_OFFSET, ABI_PROBE_PRIVATE, ABI_PROBE_SLOTS, ABI_PROBE_X32, ABI_X32,
-    COMPAT_PRIVATE_FIRST, COMPAT_PRIVATE_SLOTS, CONTAINER_SLOTS, MARKER_COUNT, MARKER_EXECVE,
-    MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, NODE_EPOCH, NODE_GROUPS, NODE_SLOTS,
-    OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64, PROBE_BTF_X86_64, PR_SET_SECCOMP,
+    BPF_F_NO_PREALLOC, COMPAT_PRIVATE_FIRST, COMPAT_PRIVATE_SLOTS, CONTAINER_SLOTS, MARKER_COUNT,
+    MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, NODE_EPOCH, NODE_GROUPS,
+    NODE_SLOTS, OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64, PROBE_BTF_X86_64, PR_SET_SECCOMP,
     SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, SYSCALL_SLOTS,
     TRACED_GROUP_SLOTS, TRACED_SLOTS, TRACED_SLOT_MASK, WINDOW_OPEN,
 };
@@ -64,7 +64,7 @@ static NODE: Array<u64> = Array::with_max_entries(NODE_SLOTS, 0);
 static VERDICT: PerCpuArray<Verdict> = PerCpuArray::with_max_entries(1, 0);
 
 #[map]
-static TRACED: HashMap<u64, u32> = HashMap::with_max_entries(TRACED_SLOTS, 0);
+static TRACED: HashMap<u64, u32> = HashMap::with_max_entries(TRACED_SLOTS, BPF_F_NO_PREALLOC);
 
 #[map]
 static TRACED_GROUPS: HashMap<u32, u32> = HashMap::with_max_entries(TRACED_GROUP_SLOTS, 0);
@@ -146,11 +146,48 @@ pub fn task_fork(ctx: RawTracePointContext) -> i32 {
     // The whole value: a child of a started task has started too.
     if let Some(value) = uncached_value(current_task()) {
         let child: u64 = ctx.arg(1);
-        if TRACED.insert(child, value, 0).is_err() {
-            count_lost(value & TRACED_SLOT_MASK);
-        }
+        add_member(child, value, value & TRACED_SLOT_MASK);
     }
     0
+}
+
+/// Adds `task` to container `slot` (`value` is its [`TRACED`] value) within the container's
+/// quota; a task that cannot be added is counted as lost, for that container alone.
+#[inline(never)]
+fn add_member(task: u64, value: u32, slot: u32) -> bool {
+    let Some(container) = CONTAINERS.get_ptr_mut(slot) else {
+        return false;
+    };
+    // SAFETY: a live map value (the lookup succeeded); aligned u64 loads cannot tear.
+    let (members, quota) = unsafe { ((*container).members, (*container).quota) };
+    // Signed: a count that raced below zero still lets tasks in.
+    if members as i64 >= quota as i64 || TRACED.insert(task, value, 0).is_err() {
+        count_lost(slot);
+        return false;
+    }
+    // SAFETY: as above; an atomic add, for forks on two CPUs at once.
+    unsafe {
+        atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&raw mut (*container).members, 1)
+    };
+    true
+}
+
+/// Takes one member from container `slot`'s count, never below zero.
+#[inline(never)]
+fn remove_member(slot: u32) {
+    let Some(container) = CONTAINERS.get_ptr_mut(slot) else {
+        return;
+    };
+    // SAFETY: a live map value (the lookup succeeded); aligned u64 loads cannot tear.
+    if unsafe { (*container).members } > 0 {
+        // SAFETY: as above; adding u64::MAX subtracts one, atomically.
+        unsafe {
+            atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(
+                &raw mut (*container).members,
+                u64::MAX,
+            )
+        };
+    }
 }
 
 /// Forgets the exiting task (and an exiting init, whose TGID may be reused), and moves the
@@ -158,7 +195,12 @@ pub fn task_fork(ctx: RawTracePointContext) -> i32 {
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn task_exit(_ctx: RawTracePointContext) -> i32 {
     let task = current_task();
-    let _ = TRACED.remove(task);
+    // SAFETY: the value is copied at once, before the delete below frees it.
+    if let Some(value) = unsafe { TRACED.get(task) }.copied() {
+        if TRACED.remove(task).is_ok() {
+            remove_member(value & TRACED_SLOT_MASK);
+        }
+    }
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     if pid_tgid as u32 == tgid {
@@ -312,7 +354,9 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> Option<u32> {
     if filter && nr == marker(MARKER_SECCOMP) && arg(1) & SECCOMP_FILTER_FLAG_TSYNC != 0 {
         join_group(tgid, slot);
     }
-    TRACED.insert(task, slot, 0).ok()?;
+    if !add_member(task, slot, slot) {
+        return None;
+    }
     // Every CPU's memo may hold "not a member" for this task (it ran there before): moving the
     // epoch retires them all. Remembering the answer on this CPU alone lost the runtime's
     // calls whenever the task then ran on another CPU.
@@ -337,7 +381,9 @@ fn candidate(tgid: u32) -> Option<(u32, bool)> {
 /// Every thread of process `tgid` is a member of `slot` (TSYNC gave them all the filter).
 #[inline(never)]
 fn join_group(tgid: u32, slot: u32) {
-    let _ = TRACED_GROUPS.insert(tgid, slot, 0);
+    if TRACED_GROUPS.insert(tgid, slot, 0).is_err() {
+        count_lost(slot);
+    }
     if let Some(groups) = NODE.get_ptr_mut(NODE_GROUPS) {
         // SAFETY: a live, aligned u64 map value; a plain store of 1 cannot tear.
         unsafe { *groups = 1 };

@@ -37,7 +37,7 @@ pub use kernel::{kernel_released_within, our_loaded_programs, ours_in_the_kernel
 pub use profiles::{allowed_names, names};
 pub use rootfs::{
     busybox_rootfs, install_phase_helper, install_static_helper, install_static_helper_with,
-    install_syscall_helper,
+    install_syscall_helper, install_thread_helper,
 };
 pub use wait::{poll_until, start_and_wait_for, until_exists, StopFile};
 

@@ -57,6 +57,34 @@ pub fn install_syscall_helper(rootfs: &Path) {
     );
 }
 
+/// Installs `/bin/threads` in `root`: `threads N READY GATE` starts N threads (16 KiB stacks)
+/// that wait forever, creates the file READY once all run, waits for the file GATE, and exits
+/// 0 (taking its threads with it); 1 when a thread cannot be made. A neighbour with many tasks.
+pub fn install_thread_helper(root: &Path) {
+    install_static_helper_with(
+        root,
+        "threads",
+        "#include <fcntl.h>\n#include <pthread.h>\n#include <stdio.h>\n#include <stdlib.h>\n\
+         #include <unistd.h>\n\
+         static void *wait_forever(void *arg) { (void)arg; for (;;) pause(); return 0; }\n\
+         int main(int argc, char **argv) {\n\
+           if (argc != 4) { fprintf(stderr, \"usage: threads N READY GATE\\n\"); return 2; }\n\
+           long n = atol(argv[1]);\n\
+           pthread_attr_t attr;\n\
+           pthread_attr_init(&attr);\n\
+           pthread_attr_setstacksize(&attr, 16384);\n\
+           for (long i = 0; i < n; i++) {\n\
+             pthread_t t;\n\
+             if (pthread_create(&t, &attr, wait_forever, 0) != 0) {\n\
+               fprintf(stderr, \"thread %ld of %ld: cannot create\\n\", i, n); return 1; }\n\
+           }\n\
+           close(open(argv[2], O_CREAT | O_WRONLY, 0644));\n\
+           while (access(argv[3], F_OK) != 0) usleep(10000);\n\
+           return 0;\n}\n",
+        &["-pthread"],
+    );
+}
+
 /// Compiles C `source` with `gcc -static` (plus `flags`) into `rootfs/bin/name`.
 pub fn install_static_helper_with(rootfs: &Path, name: &str, source: &str, flags: &[&str]) {
     let dir = tempfile::tempdir().unwrap();

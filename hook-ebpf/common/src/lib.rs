@@ -223,9 +223,12 @@ pub const MAP_LOST: &str = "LOST";
 /// [`ContainerSlot::openers`]), or when a member forks it (threads too); it leaves when it
 /// exits. Neighbours in a shared PID namespace, the host (`--pid=host`), runtime hooks and
 /// runtime threads that never carry the filter are never members, whatever namespace they
-/// share; nested PID namespaces are followed by fork. Preallocated, one for the whole node.
+/// share; nested PID namespaces are followed by fork. One for the whole node, not
+/// preallocated (memory is taken per member), its size set by the loader from the node's
+/// `kernel.threads-max`, at least [`TRACED_SLOTS`]: no more tasks can exist at once, so
+/// no container can fill it for another.
 pub const MAP_TRACED: &str = "TRACED";
-pub const TRACED_SLOTS: u32 = 16384;
+pub const TRACED_SLOTS: u32 = 65536;
 /// Set in a [`MAP_TRACED`] value once the task (or the task it was forked from) executed its
 /// workload; the rest of the value is the slot. Only capability checks look at it: the
 /// runtime's own work between the filter install and the workload's execve (capset,
@@ -336,9 +339,18 @@ pub struct ContainerSlot {
     /// The inode number of the container's user namespace (its init's `/proc/PID/ns/user`):
     /// capability checks against any other namespace do not count.
     pub user_ns: u64,
+    /// How many of the container's tasks [`MAP_TRACED`] holds now: added to by the programs
+    /// on each join and fork, taken from on each exit (never below 0).
+    pub members: u64,
+    /// The most tasks of this container followed at once ([`UNLIMITED_TASKS`] by default): a
+    /// task beyond it is counted in [`MAP_LOST`] of this container alone.
+    pub quota: u64,
 }
 
-// SAFETY: `repr(C)` of five `u64`s, no padding; every byte pattern is a valid value.
+/// [`ContainerSlot::quota`] when nothing limits a container but the node's capacity.
+pub const UNLIMITED_TASKS: u64 = i64::MAX as u64;
+
+// SAFETY: `repr(C)` of seven `u64`s, no padding; every byte pattern is a valid value.
 #[cfg(feature = "user")]
 unsafe impl aya::Pod for ContainerSlot {}
 

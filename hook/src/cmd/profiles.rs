@@ -30,6 +30,14 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<i32> {
     if let (Some(report), Some(out)) = (&taken.caps, &caps_output) {
         out.write(&report.to_bytes())?;
     }
+    // As `record` says it: the profile so far is partial, and the final one will not be written.
+    if let Some(losses) = &taken.losses {
+        eprintln!(
+            "oci-seccomp-bpf-hook: the recording of {} is incomplete so far: {losses}",
+            taken.id
+        );
+        return Ok(hook::record::EXIT_INCOMPLETE);
+    }
     Ok(0)
 }
 

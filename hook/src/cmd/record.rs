@@ -2,7 +2,11 @@
 //! itself is [`hook::record`]).
 
 use anyhow::Result;
-use hook::{cli::RecordArgs, record};
+use hook::{
+    cli::RecordArgs,
+    profile::write::{Output, INCOMPLETE_SUFFIX},
+    record::{self, Recording},
+};
 
 use super::emit;
 
@@ -21,6 +25,9 @@ pub fn run(args: RecordArgs) -> Result<i32> {
         caps: caps_output.is_some(),
     };
     let recording = record::run(&plan)?;
+    if let Some(losses) = &recording.losses {
+        return incomplete(&recording, losses, &args, output.as_ref());
+    }
     emit::write(&recording.profile, &args.format, output.as_ref())?;
     if let (Some(report), Some(out)) = (&recording.caps, &caps_output) {
         if let Err(reason) = &report.observed_by {
@@ -29,4 +36,32 @@ pub fn run(args: RecordArgs) -> Result<i32> {
         out.write(&report.to_bytes())?;
     }
     Ok(recording.exit.shell_code())
+}
+
+/// An incomplete recording is never written as if whole: the partial profile goes beside the
+/// output (stdout gets nothing), the reason to stderr, and the exit status says so.
+fn incomplete(
+    recording: &Recording,
+    losses: &str,
+    args: &RecordArgs,
+    output: Option<&Output>,
+) -> Result<i32> {
+    let status = recording.exit.shell_code();
+    let kept = match output {
+        Some(output) => {
+            let partial = output.sibling(INCOMPLETE_SUFFIX)?;
+            emit::write(&recording.profile, &args.format, Some(&partial))?;
+            format!(
+                "{} left as it was, the partial profile is in {}",
+                output.path().display(),
+                partial.path().display()
+            )
+        }
+        None => "nothing written to stdout".to_owned(),
+    };
+    eprintln!(
+        "oci-seccomp-bpf-hook: the recording is incomplete: {losses}; {kept} (the command \
+         exited with {status}); record again with fewer tasks at once"
+    );
+    Ok(record::EXIT_INCOMPLETE)
 }

@@ -53,6 +53,7 @@ pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
     timings.loader += lap(&mut clock);
     let ebpf = loader
         .btf(None)
+        .map_max_entries(contract::MAP_TRACED, traced_capacity())
         .override_global(contract::GLOBAL_MARKERS, &markers, true)
         .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
         .override_global(contract::GLOBAL_KPROBE_ARGS, &kprobe_args, true)
@@ -97,6 +98,25 @@ fn abi_probe(arch: Arch, version: (u32, u32)) -> [u64; contract::ABI_PROBE_SLOTS
     probe
 }
 
+/// How many tasks `contract::MAP_TRACED` holds: more than can exist at once on this node
+/// (`kernel.threads-max`, with room for tasks that exited but are not yet gone), so that one
+/// container's tasks can never crowd out another's. Members only take memory when they join.
+fn traced_capacity() -> u32 {
+    let threads_max = std::fs::read_to_string("/proc/sys/kernel/threads-max")
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    capacity_for(threads_max)
+}
+
+/// [`traced_capacity`] for a node of `threads_max` threads: at least the object's own size,
+/// at most 4M (the kernel's PID limit).
+fn capacity_for(threads_max: u32) -> u32 {
+    threads_max
+        .saturating_add(threads_max / 16)
+        .clamp(contract::TRACED_SLOTS, 1 << 22)
+}
+
 /// The running kernel's (major, minor); (0, 0) when unreadable.
 fn kernel_version() -> (u32, u32) {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -125,6 +145,14 @@ fn marker_numbers(arch: Arch) -> [u64; contract::MARKER_COUNT] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_task_map_holds_more_than_the_node_can_run() {
+        assert_eq!(capacity_for(0), contract::TRACED_SLOTS);
+        assert_eq!(capacity_for(192_726), 204_771);
+        assert_eq!(capacity_for(u32::MAX), 1 << 22);
+        assert!(traced_capacity() >= contract::TRACED_SLOTS);
+    }
 
     #[test]
     fn the_abi_probe_follows_thread_info_across_kernels() {

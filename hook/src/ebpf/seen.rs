@@ -30,8 +30,8 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// The recorded syscalls' names, ABI by ABI of `native`; numbers without a name are
-    /// reported (warning), never written.
+    /// The recorded syscalls' names, ABI by ABI of `native`; numbers without a name are never
+    /// written (see [`Snapshot::losses`]).
     pub fn names(&self, native: Arch) -> Recorded {
         let mut recorded = Recorded {
             arches: vec![native],
@@ -41,39 +41,44 @@ impl Snapshot {
             let Some(arch) = abi.filter(|_| !numbers.is_empty()) else {
                 continue;
             };
-            let (names, unknown) = name_all(arch, numbers);
-            if !unknown.is_empty() {
-                log::warn!(
-                    "syscall numbers {unknown:?} have no name on {}; they are left out of the \
-                     profile",
-                    arch.seccomp_name()
-                );
-            }
+            // Numbers without a name are told by `losses`.
+            let (names, _) = name_all(arch, numbers);
             if !recorded.arches.contains(&arch) {
                 recorded.arches.push(arch);
             }
             recorded.names.extend(names);
         }
-        self.warn_about_losses();
         recorded
     }
 
-    fn warn_about_losses(&self) {
+    /// What the recording lacks, in one line with what to do; `None` when it is whole. A
+    /// lost task, a number outside every table and a number without a name all count.
+    pub fn losses(&self, native: Arch) -> Option<String> {
+        let mut lacks = Vec::new();
         if self.lost > 0 {
-            log::warn!(
-                "{} tasks of the container could not be followed (more than {} traced tasks on the node); \
-                 their syscalls may be missing from the profile",
-                self.lost,
-                contract::TRACED_SLOTS
-            );
+            lacks.push(format!(
+                "{} tasks of the container could not be followed (more than its task quota, \
+                 or the node's task map full), so their syscalls are missing",
+                self.lost
+            ));
         }
         if self.out_of_range > 0 {
-            log::warn!(
-                "{} syscalls had numbers outside every table (invalid numbers); they are left \
-                 out of the profile",
+            lacks.push(format!(
+                "{} syscalls had numbers outside every table",
                 self.out_of_range
-            );
+            ));
         }
+        for (abi, numbers) in native.abis().into_iter().zip(&self.syscalls) {
+            let Some(arch) = abi else { continue };
+            let (_, unknown) = name_all(arch, numbers);
+            if !unknown.is_empty() {
+                lacks.push(format!(
+                    "syscall numbers {unknown:?} have no name on {}",
+                    arch.seccomp_name()
+                ));
+            }
+        }
+        (!lacks.is_empty()).then(|| lacks.join("; "))
     }
 }
 

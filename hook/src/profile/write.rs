@@ -53,6 +53,13 @@ const FORBIDDEN_FS: [(u64, &str); 9] = [
 
 const TEMP_PREFIX: &str = ".oci-seccomp-";
 
+/// Beside an output whose recording failed: why, in one line (`c.json.failed`). Where a user
+/// without poststop or syslog looks.
+pub const FAILED_SUFFIX: &str = ".failed";
+/// Beside an output whose recording is incomplete: the partial profile (`c.json.incomplete`),
+/// never enforced by mistake under the output's own name.
+pub const INCOMPLETE_SUFFIX: &str = ".incomplete";
+
 /// An output file whose directory is held open.
 #[derive(Debug)]
 pub struct Output {
@@ -100,6 +107,29 @@ impl Output {
     /// The path as the user gave it.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file beside this one whose name adds `suffix` (`c.json` + `.failed`), written
+    /// through the same held directory.
+    pub fn sibling(&self, suffix: &str) -> Result<Output, OutputError> {
+        let mut name = self.name.clone();
+        name.push(suffix);
+        let mut path = self.path.clone().into_os_string();
+        path.push(suffix);
+        let dir = self.dir.try_clone().map_err(|source| OutputError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(Output {
+            dir,
+            name,
+            path: path.into(),
+        })
+    }
+
+    /// Removes the file if it is there (a stale sibling); a file that cannot be removed stays.
+    pub fn remove(&self) {
+        let _ = rfs::unlinkat(&self.dir, &self.name, AtFlags::empty());
     }
 
     /// The held directory, for a process that must keep it across a fork.

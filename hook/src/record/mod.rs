@@ -64,7 +64,13 @@ pub struct Recording {
     pub profile: Profile,
     pub caps: Option<Report>,
     pub exit: Exit,
+    /// What the recording lacks (see `Snapshot::losses`): then the profile is partial.
+    pub losses: Option<String>,
 }
+
+/// `record`'s exit status when the recording is incomplete, whatever the command's own: the
+/// profile is not written where asked (see the README, "When a recording is incomplete").
+pub const EXIT_INCOMPLETE: i32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -114,11 +120,20 @@ async fn record(child: GatedChild, plan: &Plan) -> Result<Recording, RecordError
         .transpose()
         .map_err(RecordError::Read)?;
     recorder.release().map_err(RecordError::Read)?;
-    let profile = plan.recipe().build(&snapshot.names(Arch::NATIVE));
+    let recorded = snapshot.names(Arch::NATIVE);
+    // Not even the command's execve: a recording that saw nothing is no profile.
+    let losses = match (recorded.names.is_empty(), snapshot.losses(Arch::NATIVE)) {
+        (true, why) => Some(format!(
+            "nothing the command did was recorded{}",
+            why.map_or(String::new(), |l| format!(" ({l})"))
+        )),
+        (false, why) => why,
+    };
     Ok(Recording {
-        profile,
+        profile: plan.recipe().build(&recorded),
         caps,
         exit,
+        losses,
     })
 }
 

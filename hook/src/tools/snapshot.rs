@@ -47,6 +47,8 @@ pub struct Taken {
     pub id: String,
     pub profile: Profile,
     pub caps: Option<Report>,
+    /// What the recording lacks so far (`Snapshot::losses`).
+    pub losses: Option<String>,
 }
 
 /// The profile (and, with `caps`, the capability report) so far of the container whose ID is
@@ -59,12 +61,13 @@ pub fn take(container: &str, caps: bool) -> Result<Taken, SnapshotError> {
     if !window_open(&programs, slot)? {
         return Err(SnapshotError::NotStarted(label.id.clone()));
     }
-    let recorded = read_slot(&programs, slot)?.names(Arch::NATIVE);
+    let seen = read_slot(&programs, slot)?;
     let caps = caps.then(|| report_so_far(&programs, &found)).transpose()?;
     Ok(Taken {
         id: label.id.clone(),
-        profile: label.recipe.build(&recorded),
+        profile: label.recipe.build(&seen.names(Arch::NATIVE)),
         caps,
+        losses: seen.losses(Arch::NATIVE),
     })
 }
 

@@ -17,6 +17,7 @@ use crate::{
         registry::{LinkRecord, Registry, RegistryError},
         shared_dir,
     },
+    profile::arch::Arch,
 };
 
 /// One eBPF object's programs and the containers registered with them.
@@ -42,6 +43,8 @@ pub struct Traced {
     pub syscalls: Option<usize>,
     /// Capabilities used so far (`None`: not observed on this node, or maps unreadable).
     pub capabilities: Option<CapSet>,
+    /// What the recording lacks so far (`Snapshot::losses`): its profile will not be written.
+    pub incomplete: Option<String>,
 }
 
 /// Every object registered on this node, in the registry's order.
@@ -81,6 +84,7 @@ fn object(dir: &std::path::Path, key: String) -> Result<ObjectStatus, RegistryEr
             pid: live.pid,
             output: live.label.output,
             since: live.since,
+            incomplete: syscalls.as_ref().and_then(|s| s.losses(Arch::NATIVE)),
             syscalls: syscalls.map(|s| s.syscalls.iter().map(Vec::len).sum()),
         });
     }
@@ -110,6 +114,7 @@ pub fn to_json(objects: &[ObjectStatus]) -> Value {
                     "id": c.id, "pid": c.pid, "output": c.output, "since": c.since,
                     "syscalls": c.syscalls, "slot": c.slot,
                     "capabilities": c.capabilities.map(CapSet::names),
+                    "incomplete": c.incomplete,
                 })).collect::<Vec<_>>(),
             })
         })
@@ -155,6 +160,9 @@ pub fn to_text(objects: &[ObjectStatus]) -> String {
                 "  {id:<16} {:>8} {age:>10} {syscalls:>8}  {caps:<24}  {}\n",
                 c.pid, c.output
             ));
+            if let Some(lacks) = &c.incomplete {
+                text.push_str(&format!("    INCOMPLETE: {lacks}\n"));
+            }
         }
     }
     text

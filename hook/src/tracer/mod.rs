@@ -2,6 +2,8 @@
 //! wait for the container's init to exit, write the profile, hand the outcome to poststop.
 //! It outlives the hook that forked it, so it reports to syslog.
 
+mod told;
+
 use std::{
     path::{Path, PathBuf},
     time::Instant,
@@ -24,7 +26,7 @@ use crate::{
     },
     profile::{
         arch::Arch,
-        write::{Output, OutputError},
+        write::{Output, OutputError, INCOMPLETE_SUFFIX},
         Recipe,
     },
     sys::{detach::Ready, errors::one_line, logging, watch::Watch},
@@ -100,6 +102,17 @@ pub enum TracerError {
          execve seen); no profile written, {0} left as it was"
     )]
     NoWorkload(std::path::PathBuf),
+    #[error("nothing the container did was recorded{0}; no profile written, {1} left as it was")]
+    NothingSeen(String, PathBuf),
+    #[error(
+        "the recording is incomplete: {losses}; {path} left as it was, the partial profile is \
+         in {partial}: record again with fewer tasks at once, or allow what is missing by hand"
+    )]
+    Incomplete {
+        losses: String,
+        path: PathBuf,
+        partial: PathBuf,
+    },
     #[error(transparent)]
     Write(#[from] OutputError),
 }
@@ -137,7 +150,9 @@ pub fn run(job: Job, ready: Ready) -> i32 {
             log::error!("container {}: waiting for its exit failed: {e}", job.id);
         }
         let exited = Instant::now();
-        let outcome = match write_profile(&job, &recorder) {
+        let written = write_profile(&job, &recorder);
+        told::beside(&job, &written);
+        let outcome = match written {
             Ok(summary) => {
                 let delay = exited.elapsed().as_micros();
                 Outcome::Written(format!("{summary}, {delay} us after the container exited"))
@@ -182,8 +197,23 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String, TracerError> 
     }
     let snapshot = recorder.snapshot().map_err(TracerError::Read)?;
     let recorded = snapshot.names(Arch::NATIVE);
+    let losses = snapshot.losses(Arch::NATIVE);
+    if recorded.names.is_empty() {
+        let why = losses.map_or(String::new(), |l| format!(" ({l})"));
+        return Err(TracerError::NothingSeen(why, path.to_owned()));
+    }
     let count = recorded.names.len();
     let profile = job.recipe().build(&recorded);
+    if let Some(losses) = losses {
+        let partial = job.output.sibling(INCOMPLETE_SUFFIX)?;
+        partial.write(&profile.to_bytes())?;
+        let (path, partial) = (path.to_owned(), partial.path().to_owned());
+        return Err(TracerError::Incomplete {
+            losses,
+            path,
+            partial,
+        });
+    }
     job.output.write(&profile.to_bytes())?;
     let mut summary = format!("wrote {} ({count} syscalls seen)", path.display());
     if let Some(caps) = &job.caps {

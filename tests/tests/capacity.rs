@@ -1,0 +1,272 @@
+//! A profile is never silently incomplete: one container's thousands of tasks cannot crowd
+//! another's out of the node's task map, a recording that lost anything says so and is not
+//! written where the profile goes, and a user without poststop finds the reason beside it.
+//! The heavy workloads run one at a time (`HEAVY`): each holds tens of thousands of threads.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    sync::Mutex,
+    time::Duration,
+};
+
+use e2e::{assert_success, direct, engine::Podman, scenarios};
+
+const TOOLS: &[&str] = &["podman", "runc", "busybox", "gcc", "unshare"];
+
+/// One thread storm at a time: they share the node's memory and PIDs.
+static HEAVY: Mutex<()> = Mutex::new(());
+
+/// The environment variable that caps one container's followed tasks (`ebpf::slot`).
+const QUOTA: &str = "OSBH_TASK_QUOTA";
+
+/// A scratch directory with `bin/threads` (see [`e2e::install_thread_helper`]).
+fn threads_helper() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    e2e::install_thread_helper(dir.path());
+    dir
+}
+
+/// A running `record -o OUT -- threads N READY GATE`: dropped on any path out of a test (a
+/// failed assertion included), it opens the gate and, if the storm still runs, kills it, so
+/// that no storm outlives its test.
+struct Storm {
+    child: Option<std::process::Child>,
+    gate: PathBuf,
+}
+
+impl Storm {
+    /// Starts the storm of `n` threads in `dir`; `env` is added to record's environment.
+    fn start(dir: &Path, n: u32, out: &Path, env: &[(&str, &str)]) -> Self {
+        let child = Command::new(e2e::hook_binary())
+            .args(["record", "-o"])
+            .arg(out)
+            .arg("--")
+            .arg(dir.join("bin/threads"))
+            .arg(n.to_string())
+            .arg(dir.join("ready"))
+            .arg(dir.join("gate"))
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the hook binary runs");
+        Self {
+            child: Some(child),
+            gate: dir.join("gate"),
+        }
+    }
+
+    /// Waits for all its threads to run (a minute at most).
+    fn until_ready(&self, dir: &Path) {
+        let ready = e2e::poll_until(Duration::from_secs(60), || {
+            dir.join("ready").exists().then_some(())
+        });
+        assert!(
+            ready.is_some(),
+            "the thread storm never had all its threads"
+        );
+    }
+
+    /// Opens the gate and returns how `record` ended.
+    fn finish(mut self) -> Output {
+        let _ = std::fs::write(&self.gate, "");
+        let child = self.child.take().expect("finished once");
+        e2e::child::output_within(child, Duration::from_secs(120), "record of the storm")
+    }
+}
+
+impl Drop for Storm {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = std::fs::write(&self.gate, "");
+        let ended = e2e::poll_until(Duration::from_secs(30), || child.try_wait().ok().flatten());
+        if ended.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn incomplete_sibling(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".incomplete");
+    name.into()
+}
+
+fn failed_sibling(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".failed");
+    name.into()
+}
+
+/// 17,000 threads of a `record` beside it (more than the whole task map held before): a
+/// podman container's profile has the same names as without the neighbour, and the
+/// neighbour's own recording is complete.
+#[test]
+fn a_thread_storm_beside_leaves_a_containers_profile_whole() {
+    let Some(p) = e2e::ready(TOOLS, Podman::new) else {
+        return;
+    };
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let alone = e2e::allowed_names(&scenarios::trace(&p, "alone.json", None, &["ls", "/"])).1;
+    let dir = threads_helper();
+    let neighbour = dir.path().join("neighbour.json");
+    let storm = Storm::start(dir.path(), 17_000, &neighbour, &[]);
+    storm.until_ready(dir.path());
+    let beside = e2e::allowed_names(&scenarios::trace(&p, "beside.json", None, &["ls", "/"])).1;
+    let out = storm.finish();
+    assert_eq!(
+        alone, beside,
+        "the container's profile changed beside the storm"
+    );
+    assert_success("record of 17,000 threads", &out);
+    assert!(neighbour.is_file() && !incomplete_sibling(&neighbour).exists());
+}
+
+/// 70,000 threads of one `record` (kernel.pid_max, and vm.max_map_count for their stacks,
+/// raised for the test, then put back) are all followed: the recording is complete.
+#[test]
+fn seventy_thousand_threads_are_all_followed() {
+    if !e2e::privileged_with(&["gcc"]) {
+        return;
+    }
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let pid_max = Sysctl::raise("/proc/sys/kernel/pid_max", 200_000);
+    // Two mappings per thread (its stack and the guard page).
+    let maps = Sysctl::raise("/proc/sys/vm/max_map_count", 200_000);
+    let dir = threads_helper();
+    std::fs::write(dir.path().join("gate"), "").unwrap();
+    let out_path = dir.path().join("storm.json");
+    let out = Storm::start(dir.path(), 70_000, &out_path, &[]).finish();
+    drop((pid_max, maps));
+    assert_success("record of 70,000 threads", &out);
+    assert!(out_path.is_file() && !incomplete_sibling(&out_path).exists());
+}
+
+/// A storm above its container's quota: `record` exits 3 with one line naming how many tasks
+/// were not followed, the output is not written (the partial profile is beside it), and a
+/// recording beside it, under no quota, is complete.
+#[test]
+fn a_storm_above_its_quota_is_incomplete_and_not_written() {
+    if !e2e::privileged_with(&["gcc"]) {
+        return;
+    }
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = threads_helper();
+    let out_path = dir.path().join("storm.json");
+    let storm = Storm::start(dir.path(), 500, &out_path, &[(QUOTA, "100")]);
+    storm.until_ready(dir.path());
+    let other = dir.path().join("other.json");
+    let beside = e2e::run_hook(&["record", "-o", other.to_str().unwrap(), "--", "ls", "/"]);
+    let out = storm.finish();
+    assert_success("record beside the storm", &beside);
+    assert!(other.is_file() && !incomplete_sibling(&other).exists());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("incomplete")
+            && stderr.contains("tasks of the container could not be followed"),
+        "{stderr}"
+    );
+    assert!(
+        !out_path.exists(),
+        "an incomplete profile was written as the output"
+    );
+    assert!(incomplete_sibling(&out_path).is_file());
+}
+
+/// A container whose init cannot join (its quota is 0): poststop exits non-zero with the
+/// reason, the reason is also beside the output (where a prestart-only setup finds it), and
+/// the previous profile is untouched.
+#[test]
+fn an_init_that_cannot_join_fails_loudly_with_poststop() {
+    if !e2e::privileged_with(&["unshare"]) {
+        return;
+    }
+    let (dir, profile, id) = cannot_join();
+    let poststop = direct::state(&id, "stopped", None, "of:/unused.json");
+    let out = direct::run_hook(&e2e::hook_binary(), &poststop.to_string());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "poststop exited 0: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("nothing the container did was recorded"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("could not be followed"), "{stderr}");
+    assert_reason_beside(&profile);
+    drop(dir);
+}
+
+/// The same with prestart only (upstream's hooks JSON): no poststop runs, and the reason is
+/// beside the output.
+#[test]
+fn an_init_that_cannot_join_is_told_beside_the_output_without_poststop() {
+    if !e2e::privileged_with(&["unshare"]) {
+        return;
+    }
+    let (dir, profile, _id) = cannot_join();
+    e2e::poll_until(Duration::from_secs(10), || {
+        failed_sibling(&profile).exists().then_some(())
+    })
+    .expect("the tracer left no reason beside the output");
+    assert_reason_beside(&profile);
+    drop(dir);
+}
+
+/// Runs prestart for a held init with quota 0 over a previous profile, then lets it exec and
+/// exit: (its directory, the profile's path, the container's ID).
+fn cannot_join() -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    std::fs::write(&profile, "previous").unwrap();
+    let id = e2e::unique_id("nojoin");
+    let init = direct::HeldInit::start();
+    let annotation = format!("of:{}", profile.display());
+    let state = direct::state(&id, "created", Some(init.pid()), &annotation);
+    let prestart = direct::run_hook_with(&e2e::hook_binary(), &state.to_string(), &[(QUOTA, "0")]);
+    assert_success("prestart", &prestart);
+    init.release();
+    (dir, profile, id)
+}
+
+fn assert_reason_beside(profile: &Path) {
+    e2e::poll_until(Duration::from_secs(10), || {
+        failed_sibling(profile).exists().then_some(())
+    });
+    let reason = std::fs::read_to_string(failed_sibling(profile)).unwrap_or_default();
+    assert!(
+        reason.contains("nothing the container did was recorded"),
+        "{reason}"
+    );
+    assert_eq!(reason.lines().count(), 1, "{reason}");
+    assert_eq!(std::fs::read_to_string(profile).unwrap(), "previous");
+}
+
+/// A sysctl raised for a test, put back when dropped.
+struct Sysctl {
+    path: &'static str,
+    old: String,
+}
+
+impl Sysctl {
+    fn raise(path: &'static str, value: u64) -> Self {
+        let old = std::fs::read_to_string(path).unwrap();
+        if old.trim().parse::<u64>().unwrap_or(0) < value {
+            std::fs::write(path, value.to_string()).unwrap();
+        }
+        Self { path, old }
+    }
+}
+
+impl Drop for Sysctl {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.path, self.old.trim());
+    }
+}
