@@ -23,6 +23,11 @@ use sha2::{Digest, Sha256};
 
 use super::files::{open_rw, retry};
 
+/// A finished outcome no poststop has read after this long is one no poststop will read
+/// (upstream's prestart-only hooks JSON runs none): the next tracer to start removes it. Its
+/// reason stays beside the `of:` file (`tracer::told`).
+pub const UNREAD_OUTCOME_AGE: Duration = Duration::from_secs(15 * 60);
+
 /// IDs up to this long name their file as they are; longer ones are hashed, so a file name
 /// never nears NAME_MAX (255), whatever ID the runtime accepts.
 const MAX_PLAIN_ID: usize = 128;
@@ -107,8 +112,10 @@ pub struct Claim {
 
 impl Claim {
     /// Creates and exclusively locks the file for `id` in `dir`, emptying what an earlier
-    /// container of the same ID may have left unread.
+    /// container of the same ID may have left unread (and removing other outcomes left unread
+    /// for [`UNREAD_OUTCOME_AGE`]).
     pub fn new(dir: &Path, id: &str) -> Result<Self, OutcomeError> {
+        sweep(dir, UNREAD_OUTCOME_AGE);
         let path = outcome_path(dir, id);
         let io = |source| OutcomeError::Io {
             path: path.clone(),
@@ -194,6 +201,44 @@ pub fn collect(dir: &Path, id: &str, timeout: Duration) -> Result<Outcome, Outco
     file.read_to_string(&mut text).map_err(io)?;
     std::fs::remove_file(&path).map_err(io)?;
     Ok(Outcome::decode(&text))
+}
+
+/// Removes the outcomes in `dir` whose tracer finished more than `age` ago (the file is
+/// unlocked and was last written then). The node's own entries (`@shared`, `@kernel-offsets`)
+/// and outcomes still claimed are left alone; best effort.
+pub fn sweep(dir: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let node_entry = entry.file_name().to_string_lossy().starts_with('@');
+        if node_entry || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        if unread_for(&path, age) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// Whether `path` is a finished outcome (no tracer holds it) last written more than `age` ago.
+fn unread_for(path: &Path, age: Duration) -> bool {
+    let Ok(file) = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    else {
+        return false;
+    };
+    let finished = retry(|| flock(&file, FlockOperation::NonBlockingLockShared)).is_ok();
+    let old = file
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|elapsed| elapsed > age);
+    finished && old
 }
 
 #[cfg(test)]

@@ -142,3 +142,31 @@ fn outcomes_round_trip_and_garbage_is_a_failure() {
     }
     assert!(matches!(Outcome::decode("ok"), Outcome::Failed(_)));
 }
+
+/// Outcomes no poststop read for long are swept; fresh ones, claimed ones and the node's own
+/// entries stay.
+#[test]
+fn outcomes_left_unread_are_swept_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    Claim::new(dir.path(), "unread").unwrap().finish(&Outcome::Written("w".into()));
+    Claim::new(dir.path(), "fresh").unwrap().finish(&Outcome::Written("w".into()));
+    let claimed = Claim::new(dir.path(), "claimed").unwrap();
+    std::fs::create_dir(dir.path().join("@shared")).unwrap();
+    std::fs::write(dir.path().join("@kernel-offsets"), "k").unwrap();
+    for name in ["unread", "claimed", "@kernel-offsets"] {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(name))
+            .unwrap();
+        file.set_modified(old).unwrap();
+    }
+    sweep(dir.path(), Duration::from_secs(60));
+    let left: std::collections::BTreeSet<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let expected = ["@kernel-offsets", "@shared", "claimed", "fresh"];
+    assert_eq!(left, expected.iter().map(|s| s.to_string()).collect());
+    drop(claimed);
+}
