@@ -3,10 +3,7 @@
 //! overcommit check), so a non-member is turned away by the per-CPU memo before any lookup.
 
 use aya_ebpf::{
-    helpers::{
-        bpf_get_current_pid_tgid, bpf_get_stack, bpf_probe_read_kernel,
-        bpf_probe_read_kernel_str_bytes,
-    },
+    helpers::{bpf_get_current_pid_tgid, bpf_get_stack, bpf_probe_read_kernel_str_bytes},
     macros::{fexit, kprobe, map, raw_tracepoint},
     maps::{Array, HashMap},
     programs::{FExitContext, ProbeContext, RawTracePointContext},
@@ -16,16 +13,14 @@ use hook_common::{
     CapCalibration, CapsSeen, ExecKey, BPF_F_NO_PREALLOC, CAP_OPT_NOAUDIT, CAP_SETUID, CAP_SLOTS,
     CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN, EXEC_SLOTS, KPROBE_ARG_SLOTS,
     NODE_EPOCH, OFFSET_BPRM_FILENAME, OFFSET_CRED_CAP_EFFECTIVE, OFFSET_CRED_USER_NS, OFFSET_FOUND,
-    OFFSET_NS_INUM, OFFSET_REAL_CRED, OFFSET_SLOTS, TRACED_SLOT_MASK, TRACED_STARTED,
+    OFFSET_NS_INUM, OFFSET_REAL_CRED, TRACED_SLOT_MASK, TRACED_STARTED,
 };
 
 use crate::{
-    add_member, count_lost, current_task, uncached_value, CONTAINERS, NODE, TRACED, VERDICT,
+    add_member, count_lost, current_task,
+    kernel::{offset, read_u32, read_u64},
+    uncached_value, CONTAINERS, NODE, TRACED, VERDICT,
 };
-
-/// Kernel struct offsets from the kernel's BTF (`contract::GLOBAL_KERNEL_OFFSETS`).
-#[unsafe(no_mangle)]
-static KERNEL_OFFSETS: [u64; OFFSET_SLOTS] = [0; OFFSET_SLOTS];
 
 /// Where a kernel function's arguments are in `pt_regs` (`contract::GLOBAL_KPROBE_ARGS`).
 #[unsafe(no_mangle)]
@@ -260,23 +255,4 @@ fn remember_exec(slot: u32, bprm: u64) {
         #[allow(clippy::needless_borrows_for_generic_args)]
         let _ = EXECS.insert(&key, &1, 0);
     }
-}
-
-/// `KERNEL_OFFSETS[i]`, as the loader wrote it.
-#[inline(always)]
-fn offset(i: usize) -> u64 {
-    // SAFETY: a volatile read of our own static, in bounds (the index is checked).
-    unsafe { core::ptr::read_volatile(&KERNEL_OFFSETS[i]) }
-}
-
-#[inline(always)]
-fn read_u64(at: u64) -> u64 {
-    // SAFETY: the helper checks the address itself and fails rather than faults.
-    unsafe { bpf_probe_read_kernel(at as *const u64) }.unwrap_or(0)
-}
-
-#[inline(always)]
-fn read_u32(at: u64) -> u32 {
-    // SAFETY: as for `read_u64`.
-    unsafe { bpf_probe_read_kernel(at as *const u32) }.unwrap_or(0)
 }

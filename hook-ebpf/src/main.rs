@@ -14,6 +14,7 @@
 #![no_main]
 
 mod caps;
+mod kernel;
 
 use aya_ebpf::{
     helpers::{
@@ -33,10 +34,12 @@ use hook_common::{
     ABI_PROBE_MODE, ABI_PROBE_OFFSET, ABI_PROBE_PRIVATE, ABI_PROBE_SLOTS, ABI_PROBE_X32, ABI_X32,
     BPF_F_NO_PREALLOC, COMPAT_PRIVATE_FIRST, COMPAT_PRIVATE_SLOTS, CONTAINER_SLOTS, MARKER_COUNT,
     MARKER_EXECVE, MARKER_EXECVEAT, MARKER_PRCTL, MARKER_SECCOMP, NODE_EPOCH, NODE_GROUPS,
-    NODE_SLOTS, OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64, PROBE_BTF_X86_64, PR_SET_SECCOMP,
-    SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, SYSCALL_SLOTS,
-    TRACED_GROUP_SLOTS, TRACED_SLOTS, TRACED_SLOT_MASK, WINDOW_OPEN,
+    NODE_MNT_NAMESPACES, NODE_SLOTS, OFFSET_FOUND, OFFSET_MNT_NS_INUM, OFFSET_NSPROXY_MNT_NS,
+    OFFSET_TASK_NSPROXY, OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64, PROBE_BTF_X86_64,
+    PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER,
+    SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, TRACED_SLOT_MASK, WINDOW_OPEN,
 };
+use kernel::{offset, read_u32, read_u64};
 
 /// Syscall numbers that may open a task's window (`contract::MARKER_*`); `u64::MAX` never
 /// matches. Node-wide facts of the architecture and kernel, written by the loader. The arrays
@@ -74,6 +77,9 @@ static INITS: HashMap<u32, u32> = HashMap::with_max_entries(CONTAINER_SLOTS, 0);
 
 #[map]
 static CGROUPS: HashMap<u64, u32> = HashMap::with_max_entries(CONTAINER_SLOTS, 0);
+
+#[map]
+static MNT_NAMESPACES: HashMap<u64, u32> = HashMap::with_max_entries(CONTAINER_SLOTS, 0);
 
 #[map]
 static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(CONTAINER_SLOTS, 0);
@@ -331,7 +337,7 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> Option<u32> {
         return None;
     }
     let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    let (slot, by_init) = candidate(tgid)?;
+    let (slot, by_init) = candidate(tgid, task)?;
     let container = CONTAINERS.get_ptr_mut(slot)?;
     // SAFETY: `container` points at a live map value (the lookup succeeded); a racing
     // registration at worst gives a stale word, never an invalid read.
@@ -365,9 +371,9 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> Option<u32> {
 }
 
 /// The slot of the container the current task may join: the one whose init it is (true), or
-/// the one whose cgroup it runs in (false).
+/// the one whose cgroup, or else mount namespace, it runs in (false).
 #[inline(always)]
-fn candidate(tgid: u32) -> Option<(u32, bool)> {
+fn candidate(tgid: u32, task: u64) -> Option<(u32, bool)> {
     // SAFETY: the value is copied at once, before a concurrent delete could free it.
     if let Some(slot) = unsafe { INITS.get(tgid) } {
         return Some((*slot, true));
@@ -375,7 +381,24 @@ fn candidate(tgid: u32) -> Option<(u32, bool)> {
     // SAFETY: the helper takes no argument and cannot fail.
     let cgroup = unsafe { bpf_get_current_cgroup_id() };
     // SAFETY: as for INITS, the value is copied at once.
-    unsafe { CGROUPS.get(cgroup) }.map(|slot| (*slot, false))
+    if let Some(slot) = unsafe { CGROUPS.get(cgroup) } {
+        return Some((*slot, false));
+    }
+    mount_namespace_slot(task).map(|slot| (slot, false))
+}
+
+/// The slot registered for `task`'s mount namespace (`contract::MAP_MNT_NAMESPACES`): three
+/// kernel reads, made only on a marker syscall of a non-member once such a slot exists.
+#[inline(never)]
+fn mount_namespace_slot(task: u64) -> Option<u32> {
+    if NODE.get(NODE_MNT_NAMESPACES).copied().unwrap_or(0) == 0 || offset(OFFSET_FOUND) == 0 {
+        return None;
+    }
+    let nsproxy = read_u64(task.wrapping_add(offset(OFFSET_TASK_NSPROXY)));
+    let mnt_ns = read_u64(nsproxy.wrapping_add(offset(OFFSET_NSPROXY_MNT_NS)));
+    let inum = u64::from(read_u32(mnt_ns.wrapping_add(offset(OFFSET_MNT_NS_INUM))));
+    // SAFETY: the value is copied at once, before a concurrent delete could free it.
+    unsafe { MNT_NAMESPACES.get(&inum) }.copied()
 }
 
 /// Every thread of process `tgid` is a member of `slot` (TSYNC gave them all the filter).

@@ -20,6 +20,7 @@ pub mod containerd;
 pub mod direct;
 pub mod docker;
 pub mod engine;
+pub mod exec;
 pub mod gate;
 pub mod kernel;
 pub mod profiles;

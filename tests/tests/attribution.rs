@@ -180,56 +180,14 @@ fn a_host_pid_container_records_only_itself() {
 }
 
 /// `podman exec` into a traced container is part of it: recorded, and the same exec works
-/// under the enforced profile (an exec probe killed by its profile restarts the pod).
+/// under the enforced profile (an exec probe killed by its profile restarts the pod); a
+/// container started beside it is not (see `e2e::exec`).
 #[test]
 fn podman_exec_is_recorded_and_runs_under_the_profile() {
     let Some(p) = podman() else {
         return;
     };
-    let nr = e2e::syscall_number("getcpu").to_string();
-    let profile = p.scratch_path("exec.json");
-    let annotation = format!("of:{}", profile.display());
-    let script = "touch /tmp/up; while [ ! -e /tmp/done ]; do sleep 0.05; done";
-    let wait_for_exec = |p: &Podman, id: &str| {
-        e2e::until_exists(&p.rootfs().join("tmp/up"));
-        let exec = p.podman(&["exec", id, "/bin/callnr", &nr]);
-        std::fs::write(p.rootfs().join("tmp/done"), "").unwrap();
-        exec
-    };
-    let id = e2e::unique_id("exec");
-    let (traced, exec) = std::thread::scope(|scope| {
-        let run =
-            scope.spawn(|| p.trace_with(&["--name", &id], &annotation, &["sh", "-c", script]));
-        let exec = wait_for_exec(&p, &id);
-        (run.join().unwrap(), exec)
-    });
-    assert_success("the traced container", &traced);
-    assert_success("podman exec", &exec);
-    let names = e2e::names(&profile);
-    assert!(
-        names.iter().any(|n| n == "getcpu"),
-        "the exec was not recorded: {names:?}"
-    );
-
-    for file in ["tmp/up", "tmp/done"] {
-        let _ = std::fs::remove_file(p.rootfs().join(file));
-    }
-    let opt = format!("seccomp={}", profile.display());
-    let id = e2e::unique_id("exec-enforced");
-    let (enforced, exec) = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
-            p.run(
-                &["--rm", "--name", &id, "--security-opt", &opt],
-                &["sh", "-c", script],
-            )
-        });
-        let exec = wait_for_exec(&p, &id);
-        (run.join().unwrap(), exec)
-    });
-    assert_success("the enforced container", &enforced);
-    assert_success("podman exec under the profile", &exec);
-    let stdout = String::from_utf8_lossy(&exec.stdout);
-    assert_eq!(stdout.trim(), format!("{nr} 0 0"), "getcpu was refused");
+    e2e::exec::exec_is_recorded_and_runs_under_the_profile(&p);
 }
 
 /// A runtime hook that runc runs in the container's namespaces before pivot_root (CDI and GPU

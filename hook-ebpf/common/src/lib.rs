@@ -155,8 +155,20 @@ pub const OFFSET_NS_INUM: usize = 2;
 pub const OFFSET_BPRM_FILENAME: usize = 3;
 /// `cred.cap_effective` (64 bits: `u32 cap[2]` before 6.3, `u64 val` since).
 pub const OFFSET_CRED_CAP_EFFECTIVE: usize = 4;
-pub const OFFSET_FOUND: usize = 5;
-pub const OFFSET_SLOTS: usize = 6;
+/// `task_struct.nsproxy`, `nsproxy.mnt_ns` and `mnt_namespace.ns.inum`: a task's mount
+/// namespace, as `/proc/PID/ns/mnt` names it (see [`MAP_MNT_NAMESPACES`]).
+pub const OFFSET_TASK_NSPROXY: usize = 5;
+pub const OFFSET_NSPROXY_MNT_NS: usize = 6;
+pub const OFFSET_MNT_NS_INUM: usize = 7;
+pub const OFFSET_FOUND: usize = 8;
+pub const OFFSET_SLOTS: usize = 9;
+
+/// Hash map, mount namespace inode number -> slot, for containers without a cgroup of their
+/// own (crun `--cgroups=disabled`, a runtime that leaves them in its own cgroup): a process
+/// that installs the container's filter from inside its mount namespace (`podman exec`
+/// after its `setns`) joins it, as one in its cgroup would. Nothing the runtime starts for
+/// another container is in that namespace.
+pub const MAP_MNT_NAMESPACES: &str = "MNT_NAMESPACES";
 
 /// The syscall-entry tracepoint: `sys_enter` as a raw tracepoint, `raw_syscalls:sys_enter` as
 /// a trace event (the recorder and the empty programs, one per attach point).
@@ -248,7 +260,7 @@ pub const MAP_CGROUPS: &str = "CGROUPS";
 
 /// Array map of `u64`s shared by every container on the node.
 pub const MAP_NODE: &str = "NODE";
-pub const NODE_SLOTS: u32 = 2;
+pub const NODE_SLOTS: u32 = 3;
 /// The epoch: moved by every task exit on the host (an atomic add), by every task that joins
 /// other than by fork (its old answer may sit in any CPU's memo), and by a tracer that changed
 /// memberships from userspace (it sets a value never used before, see [`USER_EPOCH_STEP`]). A
@@ -257,6 +269,9 @@ pub const NODE_SLOTS: u32 = 2;
 pub const NODE_EPOCH: u32 = 0;
 /// Non-zero once [`MAP_TRACED_GROUPS`] was ever written: before that, nobody pays its lookup.
 pub const NODE_GROUPS: u32 = 1;
+/// Non-zero once [`MAP_MNT_NAMESPACES`] was ever written: before that, no join reads a task's
+/// namespaces.
+pub const NODE_MNT_NAMESPACES: u32 = 2;
 /// Userspace moves the epoch to the next multiple of this. It cannot add atomically, but a
 /// value in a fresh upper half was never seen by any memo, whatever the kernel added meanwhile.
 pub const USER_EPOCH_STEP: u64 = 1 << 32;

@@ -125,7 +125,7 @@ fn report_phases(report: &mut Report, p: Phases) {
             None,
         ),
         (
-            "kernel struct offsets (5 fields, kept per boot)".into(),
+            "kernel struct offsets (8 fields, kept per boot)".into(),
             &p.offsets,
             all,
         ),

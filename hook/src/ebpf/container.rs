@@ -19,6 +19,9 @@ pub struct Container {
     pub openers: u64,
     /// The inode number of the init's user namespace: capability checks count against it.
     pub user_ns: u64,
+    /// The inode number of the init's mount namespace, when the container has no cgroup of its
+    /// own: an exec into the container is told by it instead (`contract::MAP_MNT_NAMESPACES`).
+    pub mnt_ns: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +39,11 @@ impl Container {
     pub fn of_runtime(pid: i32, bundle: &Path) -> Result<Self, ContainerError> {
         let init = u32::try_from(pid).unwrap_or_default();
         let cgroup = cgroup_id(pid)?;
-        let user_ns = user_ns(pid)?;
+        let user_ns = namespace(pid, "user")?;
+        let mnt_ns = match cgroup {
+            Some(_) => None,
+            None => Some(namespace(pid, "mnt")?),
+        };
         let openers = match has_seccomp_filter(&bundle.join("config.json")) {
             Some(true) => OPEN_AT_FILTER,
             Some(false) => OPEN_AT_EXEC,
@@ -47,6 +54,7 @@ impl Container {
             cgroup,
             openers,
             user_ns,
+            mnt_ns,
         })
     }
 
@@ -57,14 +65,15 @@ impl Container {
             init: u32::try_from(pid).unwrap_or_default(),
             cgroup: None,
             openers: 0,
-            user_ns: user_ns(pid).unwrap_or_default(),
+            user_ns: namespace(pid, "user").unwrap_or_default(),
+            mnt_ns: None,
         }
     }
 }
 
-/// The inode number of `pid`'s user namespace, as `/proc/PID/ns/user` names it.
-fn user_ns(pid: i32) -> Result<u64, ContainerError> {
-    let path = PathBuf::from(format!("/proc/{pid}/ns/user"));
+/// The inode number of `pid`'s namespace `kind`, as `/proc/PID/ns/KIND` names it.
+fn namespace(pid: i32, kind: &str) -> Result<u64, ContainerError> {
+    let path = PathBuf::from(format!("/proc/{pid}/ns/{kind}"));
     std::fs::metadata(&path)
         .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
         .map_err(|source| ContainerError { pid, path, source })

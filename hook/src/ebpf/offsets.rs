@@ -2,7 +2,7 @@
 //! program needs them to tell a task's own credentials from borrowed ones, a check's user
 //! namespace, and an executed file's name (see `contract::GLOBAL_KERNEL_OFFSETS`).
 //!
-//! Only these offsets are wanted, so the type section is walked for four struct names,
+//! Only these offsets are wanted, so the type section is walked for six struct names,
 //! without building any type graph: aya's full BTF parse costs tens of milliseconds and
 //! megabytes on the first container of the node (see BENCHMARKS.md, "attach"). Even the walk
 //! (reading 5 MiB) is done once per boot: the result is kept in the node's directory.
@@ -20,14 +20,18 @@ const KIND_STRUCT: u32 = 4;
 const KIND_UNION: u32 = 5;
 
 /// The fields, as (struct, member) names, in `contract::OFFSET_*` order.
-const FIELDS: [(&str, &str); 5] = [
+const FIELDS: [(&str, &str); 8] = [
     ("task_struct", "real_cred"),
     ("cred", "user_ns"),
     ("user_namespace", "ns"),
     ("linux_binprm", "filename"),
     ("cred", "cap_effective"),
+    ("task_struct", "nsproxy"),
+    ("nsproxy", "mnt_ns"),
+    ("mnt_namespace", "ns"),
 ];
-/// `user_namespace.ns` is a `struct ns_common`; the inode number is inside it.
+/// `user_namespace.ns` and `mnt_namespace.ns` are `struct ns_common`s; the inode number is
+/// inside.
 const NS_INUM: (&str, &str) = ("ns_common", "inum");
 
 /// The `contract::GLOBAL_KERNEL_OFFSETS` array for this kernel, or why it cannot be had. The
@@ -109,7 +113,9 @@ fn offsets_in(bytes: &[u8]) -> Result<[u64; contract::OFFSET_SLOTS], String> {
     for (slot, field) in FIELDS.iter().enumerate() {
         offsets[slot] = u64::from(find(*field)?);
     }
-    offsets[contract::OFFSET_NS_INUM] += u64::from(find(NS_INUM)?);
+    let inum = u64::from(find(NS_INUM)?);
+    offsets[contract::OFFSET_NS_INUM] += inum;
+    offsets[contract::OFFSET_MNT_NS_INUM] += inum;
     offsets[contract::OFFSET_FOUND] = 1;
     Ok(offsets)
 }
@@ -237,7 +243,8 @@ mod tests {
     #[test]
     fn members_are_found_through_anonymous_unions_and_bitfields() {
         let strings = b"\0int\0task_struct\0real_cred\0cred\0user_ns\0user_namespace\0ns\0\
-                        ns_common\0inum\0linux_binprm\0filename\0cap_effective\0";
+                        ns_common\0inum\0linux_binprm\0filename\0cap_effective\0nsproxy\0mnt_ns\0\
+                        mnt_namespace\0";
         let at = |name: &str| {
             let text = std::str::from_utf8(strings).unwrap();
             text.split('\0')
@@ -256,9 +263,9 @@ mod tests {
         types.push(64);
         types.extend(head(0, KIND_UNION, 1, 8));
         types.extend([at("real_cred"), 1, 64]);
-        // 3: task_struct { int a @0; union { real_cred @64 } @1024 }
-        types.extend(head(at("task_struct"), KIND_STRUCT, 2, 256));
-        types.extend([at("int"), 1, 0, 0, 2, 1024]);
+        // 3: task_struct { int a @0; union { real_cred @64 } @1024; nsproxy @2048 }
+        types.extend(head(at("task_struct"), KIND_STRUCT, 3, 512));
+        types.extend([at("int"), 1, 0, 0, 2, 1024, at("nsproxy"), 1, 2048]);
         // 4: cred { cap_effective @ bit 320, user_ns @ bit 832, as a bitfield-flagged struct }
         types.extend([at("cred"), 1 << 31 | KIND_STRUCT << 24 | 2, 200]);
         types.extend([at("cap_effective"), 1, 320]);
@@ -270,12 +277,20 @@ mod tests {
         types.extend([at("ns"), 5, 256]);
         types.extend(head(at("linux_binprm"), KIND_STRUCT, 1, 64));
         types.extend([at("filename"), 1, 384]);
+        // 8: nsproxy { mnt_ns @ 64 }, 9: mnt_namespace { ns @ 512 }.
+        types.extend(head(at("nsproxy"), KIND_STRUCT, 1, 64));
+        types.extend([at("mnt_ns"), 1, 64]);
+        types.extend(head(at("mnt_namespace"), KIND_STRUCT, 1, 128));
+        types.extend([at("ns"), 5, 512]);
         let offsets = offsets_in(&blob(&types, strings)).expect("offsets");
         assert_eq!(offsets[contract::OFFSET_REAL_CRED], (1024 + 64) / 8);
         assert_eq!(offsets[contract::OFFSET_CRED_USER_NS], 832 / 8);
         assert_eq!(offsets[contract::OFFSET_NS_INUM], (256 + 128) / 8);
         assert_eq!(offsets[contract::OFFSET_BPRM_FILENAME], 384 / 8);
         assert_eq!(offsets[contract::OFFSET_CRED_CAP_EFFECTIVE], 320 / 8);
+        assert_eq!(offsets[contract::OFFSET_TASK_NSPROXY], 2048 / 8);
+        assert_eq!(offsets[contract::OFFSET_NSPROXY_MNT_NS], 64 / 8);
+        assert_eq!(offsets[contract::OFFSET_MNT_NS_INUM], (512 + 128) / 8);
         assert_eq!(offsets[contract::OFFSET_FOUND], 1);
     }
 
@@ -283,7 +298,7 @@ mod tests {
     fn a_kept_answer_is_used_only_for_its_kernel() {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("kernel-offsets");
-        let offsets = [1, 2, 3, 4, 5, 1];
+        let offsets = [1, 2, 3, 4, 5, 6, 7, 8, 1];
         keep(&cache, "6.18 #1", &offsets);
         assert_eq!(cached(&cache, "6.18 #1"), Some(offsets));
         assert_eq!(cached(&cache, "6.18 #2"), None, "another build");

@@ -42,7 +42,7 @@ pub enum AttachPoint {
 }
 
 /// The maps userspace reads or writes, found by name.
-pub(super) const MAPS: [&str; 9] = [
+pub(super) const MAPS: [&str; 10] = [
     contract::MAP_CONTAINERS,
     contract::MAP_SEEN,
     contract::MAP_NODE,
@@ -50,6 +50,7 @@ pub(super) const MAPS: [&str; 9] = [
     contract::MAP_TRACED_GROUPS,
     contract::MAP_INITS,
     contract::MAP_CGROUPS,
+    contract::MAP_MNT_NAMESPACES,
     contract::MAP_LOST,
     contract::MAP_OUT_OF_RANGE,
 ];
@@ -368,7 +369,7 @@ mod tests {
     use std::mem::size_of;
 
     /// (name, key size, value size, entries) of every map of the object.
-    fn expected_maps() -> [(&'static str, u32, usize, u32); 13] {
+    fn expected_maps() -> [(&'static str, u32, usize, u32); 14] {
         let slots = contract::CONTAINER_SLOTS;
         [
             (
@@ -394,6 +395,7 @@ mod tests {
             ),
             (contract::MAP_INITS, 4, 4, slots),
             (contract::MAP_CGROUPS, 8, 4, slots),
+            (contract::MAP_MNT_NAMESPACES, 8, 4, slots),
             (contract::MAP_LOST, 4, 8, slots),
             (contract::MAP_OUT_OF_RANGE, 4, 8, slots),
             (contract::MAP_CAPS, 4, size_of::<CapsSeen>(), slots),

@@ -169,6 +169,15 @@ fn register(
         if let Some(cgroup) = container.cgroup {
             insert(programs, contract::MAP_CGROUPS, cgroup, index)?;
         }
+        if let Some(mnt_ns) = container.mnt_ns {
+            insert(programs, contract::MAP_MNT_NAMESPACES, mnt_ns, index)?;
+            set_array(
+                programs,
+                contract::MAP_NODE,
+                contract::NODE_MNT_NAMESPACES,
+                1u64,
+            )?;
+        }
     }
     // The init (or `record`'s command) may have run syscalls before: memos say "not a member".
     move_epoch(programs)
@@ -202,6 +211,7 @@ fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
     remove_slot::<u32>(programs, contract::MAP_TRACED_GROUPS, index)?;
     remove_slot::<u32>(programs, contract::MAP_INITS, index)?;
     remove_slot::<u64>(programs, contract::MAP_CGROUPS, index)?;
+    remove_slot::<u64>(programs, contract::MAP_MNT_NAMESPACES, index)?;
     if matches!(programs.caps(), CapWatch::Unavailable(_)) {
         return Ok(());
     }

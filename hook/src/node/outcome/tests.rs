@@ -149,8 +149,12 @@ fn outcomes_round_trip_and_garbage_is_a_failure() {
 fn outcomes_left_unread_are_swept_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let old = std::time::SystemTime::now() - Duration::from_secs(3600);
-    Claim::new(dir.path(), "unread").unwrap().finish(&Outcome::Written("w".into()));
-    Claim::new(dir.path(), "fresh").unwrap().finish(&Outcome::Written("w".into()));
+    Claim::new(dir.path(), "unread")
+        .unwrap()
+        .finish(&Outcome::Written("w".into()));
+    Claim::new(dir.path(), "fresh")
+        .unwrap()
+        .finish(&Outcome::Written("w".into()));
     let claimed = Claim::new(dir.path(), "claimed").unwrap();
     std::fs::create_dir(dir.path().join("@shared")).unwrap();
     std::fs::write(dir.path().join("@kernel-offsets"), "k").unwrap();
