@@ -108,6 +108,9 @@ impl Programs {
             registry.publish_note(caps::NOTE, reason)?;
         }
         registry.publish(&programs.records)?;
+        // A fresh load is the moment an upgrade's first tracer runs: older builds' registries
+        // that nobody uses any more go.
+        registry.sweep_others();
         Ok(programs)
     }
 

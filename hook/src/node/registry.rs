@@ -57,24 +57,30 @@ impl Registry {
         Self::lock_at(&shared_dir().join(object_key(object)))
     }
 
-    /// Locks the registry in `dir`.
+    /// Locks the registry in `dir`. A registry swept away while we waited for its lock (see
+    /// [`sweep_others`]) is made again: the lock held must be the one the path names.
     pub fn lock_at(dir: &Path) -> Result<Self, RegistryError> {
         let err = |path: &Path| {
             let path = path.to_owned();
             move |source| RegistryError { path, source }
         };
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir.join("slots"))
-            .map_err(err(dir))?;
         let path = dir.join("lock");
-        let lock = open_rw(&path).map_err(err(&path))?;
-        retry(|| flock(&lock, FlockOperation::LockExclusive)).map_err(|e| err(&path)(e.into()))?;
-        Ok(Self {
-            dir: dir.to_owned(),
-            _lock: lock,
-        })
+        loop {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir.join("slots"))
+                .map_err(err(dir))?;
+            let lock = open_rw(&path).map_err(err(&path))?;
+            retry(|| flock(&lock, FlockOperation::LockExclusive))
+                .map_err(|e| err(&path)(e.into()))?;
+            if names_file(&path, &lock) {
+                return Ok(Self {
+                    dir: dir.to_owned(),
+                    _lock: lock,
+                });
+            }
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -141,6 +147,22 @@ impl Registry {
         live
     }
 
+    /// [`sweep_others`] beside this registry: the other builds' registries nobody uses.
+    pub fn sweep_others(&self) {
+        let (Some(shared), Some(key)) = (self.dir.parent(), self.dir.file_name()) else {
+            return;
+        };
+        sweep_others(shared, &key.to_string_lossy());
+    }
+
+    /// Whether any slot's lock is held (a live tracer, labelled or not yet).
+    fn any_slot_held(&self) -> bool {
+        self.slot_numbers().into_iter().any(|slot| {
+            open_rw(&self.slot_path(slot))
+                .is_ok_and(|file| flock(&file, FlockOperation::NonBlockingLockExclusive).is_err())
+        })
+    }
+
     /// The slots that have a file, ascending.
     fn slot_numbers(&self) -> Vec<u32> {
         let mut slots: Vec<u32> = std::fs::read_dir(self.dir.join("slots"))
@@ -151,6 +173,50 @@ impl Registry {
             .collect();
         slots.sort_unstable();
         slots
+    }
+}
+
+/// Whether `path` still names `file` (same device and inode).
+fn names_file(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(named), Ok(held)) => named.dev() == held.dev() && named.ino() == held.ino(),
+        _ => false,
+    }
+}
+
+/// Removes the registries in `shared` of other builds than `keep` that no tracer uses any
+/// more: their lock is free and none of their slots is held, so their programs are gone with
+/// their last tracer. Each is renamed away under its lock, then removed; a tracer that was
+/// waiting for that lock sees the path name another file and makes the registry again
+/// ([`Registry::lock_at`]). Best effort.
+pub fn sweep_others(shared: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(shared) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == keep || name.starts_with('.') || !entry.path().join("lock").is_file() {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(lock) = open_rw(&dir.join("lock")) else {
+            continue;
+        };
+        if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
+            continue;
+        }
+        let registry = Registry {
+            dir: dir.clone(),
+            _lock: lock,
+        };
+        if !registry.live_slots().is_empty() || registry.any_slot_held() {
+            continue;
+        }
+        let gone = shared.join(format!(".gone-{name}-{}", std::process::id()));
+        if std::fs::rename(&dir, &gone).is_ok() {
+            let _ = std::fs::remove_dir_all(&gone);
+        }
     }
 }
 
@@ -193,6 +259,41 @@ mod tests {
             registry.links().is_empty(),
             "a malformed line is not trusted"
         );
+    }
+
+    /// Registries of other builds that nobody uses go; ours, a locked one and one with a held
+    /// slot stay.
+    #[test]
+    fn unused_registries_of_other_builds_are_swept() {
+        let shared = tempfile::tempdir().unwrap();
+        let make = |name: &str| Registry::lock_at(&shared.path().join(name)).unwrap();
+        drop((make("ours"), make("old")));
+        let _busy = make("busy");
+        let slotted = make("slotted");
+        let slot = open_rw(&slotted.slot_path(3)).unwrap();
+        flock(&slot, FlockOperation::LockExclusive).unwrap();
+        drop(slotted);
+        sweep_others(shared.path(), "ours");
+        let left: std::collections::BTreeSet<String> = std::fs::read_dir(shared.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let expected = ["busy", "ours", "slotted"];
+        assert_eq!(left, expected.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// A lock taken on a registry that was swept away is not the registry's lock any more.
+    #[test]
+    fn a_lock_on_a_swept_registry_is_told() {
+        let shared = tempfile::tempdir().unwrap();
+        let dir = shared.path().join("r");
+        drop(Registry::lock_at(&dir).unwrap());
+        let lock = open_rw(&dir.join("lock")).unwrap();
+        assert!(names_file(&dir.join("lock"), &lock));
+        std::fs::rename(&dir, shared.path().join(".gone")).unwrap();
+        assert!(!names_file(&dir.join("lock"), &lock));
+        let again = Registry::lock_at(&dir).unwrap();
+        assert!(again.dir().join("slots").is_dir());
     }
 
     #[test]
