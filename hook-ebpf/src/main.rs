@@ -398,7 +398,7 @@ fn mount_namespace_slot(task: u64) -> Option<u32> {
     let mnt_ns = read_u64(nsproxy.wrapping_add(offset(OFFSET_NSPROXY_MNT_NS)));
     let inum = u64::from(read_u32(mnt_ns.wrapping_add(offset(OFFSET_MNT_NS_INUM))));
     // SAFETY: the value is copied at once, before a concurrent delete could free it.
-    unsafe { MNT_NAMESPACES.get(&inum) }.copied()
+    unsafe { MNT_NAMESPACES.get(inum) }.copied()
 }
 
 /// Every thread of process `tgid` is a member of `slot` (TSYNC gave them all the filter).
