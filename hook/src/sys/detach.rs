@@ -42,12 +42,15 @@ pub struct Ready(std::fs::File);
 impl Ready {
     /// Tells the hook the program is attached: it may return, and the container may start.
     /// Then leaves the caller's cgroups: a cgroup move waits for an RCU grace period (10+ ms
-    /// measured here), which the container's start need not pay. It only has to happen before
-    /// the container's cgroup is torn down, which is after the container has run.
+    /// measured here, once per hierarchy), which the container's start need not pay. It only
+    /// has to happen before the container's cgroup is torn down, which is after the container
+    /// has run. The moves run on a thread of their own (writing the process's PID moves all
+    /// its threads): a container that ends within those milliseconds has its exit seen, and
+    /// its profile written, at once, not after them.
     pub fn attached(mut self) {
         let _ = self.0.write_all(READY.as_bytes());
         drop(self);
-        leave_cgroups();
+        std::thread::spawn(leave_cgroups);
     }
 
     /// Tells the hook why tracing cannot start; the hook prints it and fails.
