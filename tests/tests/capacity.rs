@@ -92,15 +92,10 @@ impl Drop for Storm {
     }
 }
 
-fn incomplete_sibling(path: &Path) -> PathBuf {
+/// The file beside `path` whose name adds `suffix` (`.incomplete`, `.failed`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".incomplete");
-    name.into()
-}
-
-fn failed_sibling(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".failed");
+    name.push(suffix);
     name.into()
 }
 
@@ -125,7 +120,7 @@ fn a_thread_storm_beside_leaves_a_containers_profile_whole() {
         "the container's profile changed beside the storm"
     );
     assert_success("record of 17,000 threads", &out);
-    assert!(neighbour.is_file() && !incomplete_sibling(&neighbour).exists());
+    assert!(neighbour.is_file() && !sibling(&neighbour, ".incomplete").exists());
 }
 
 /// 70,000 threads of one `record` (kernel.pid_max, and vm.max_map_count for their stacks,
@@ -145,7 +140,7 @@ fn seventy_thousand_threads_are_all_followed() {
     let out = Storm::start(dir.path(), 70_000, &out_path, &[]).finish();
     drop((pid_max, maps));
     assert_success("record of 70,000 threads", &out);
-    assert!(out_path.is_file() && !incomplete_sibling(&out_path).exists());
+    assert!(out_path.is_file() && !sibling(&out_path, ".incomplete").exists());
 }
 
 /// A storm above its container's quota: `record` exits 3 with one line naming how many tasks
@@ -165,7 +160,7 @@ fn a_storm_above_its_quota_is_incomplete_and_not_written() {
     let beside = e2e::run_hook(&["record", "-o", other.to_str().unwrap(), "--", "ls", "/"]);
     let out = storm.finish();
     assert_success("record beside the storm", &beside);
-    assert!(other.is_file() && !incomplete_sibling(&other).exists());
+    assert!(other.is_file() && !sibling(&other, ".incomplete").exists());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
@@ -178,7 +173,7 @@ fn a_storm_above_its_quota_is_incomplete_and_not_written() {
         !out_path.exists(),
         "an incomplete profile was written as the output"
     );
-    assert!(incomplete_sibling(&out_path).is_file());
+    assert!(sibling(&out_path, ".incomplete").is_file());
 }
 
 /// A container whose init cannot join (its quota is 0): poststop exits non-zero with the
@@ -213,7 +208,7 @@ fn an_init_that_cannot_join_is_told_beside_the_output_without_poststop() {
     }
     let (dir, profile, _id) = cannot_join();
     e2e::poll_until(Duration::from_secs(10), || {
-        failed_sibling(&profile).exists().then_some(())
+        sibling(&profile, ".failed").exists().then_some(())
     })
     .expect("the tracer left no reason beside the output");
     assert_reason_beside(&profile);
@@ -238,9 +233,9 @@ fn cannot_join() -> (tempfile::TempDir, PathBuf, String) {
 
 fn assert_reason_beside(profile: &Path) {
     e2e::poll_until(Duration::from_secs(10), || {
-        failed_sibling(profile).exists().then_some(())
+        sibling(profile, ".failed").exists().then_some(())
     });
-    let reason = std::fs::read_to_string(failed_sibling(profile)).unwrap_or_default();
+    let reason = std::fs::read_to_string(sibling(profile, ".failed")).unwrap_or_default();
     assert!(
         reason.contains("nothing the container did was recorded"),
         "{reason}"
