@@ -5,13 +5,14 @@ mod debian;
 mod deps;
 mod ebpf;
 mod install;
+mod leftovers;
 #[allow(dead_code)] // ebpf_sources is for hook's build script
 mod paths;
 mod setup;
-mod skew;
 mod tally;
 mod test;
 mod util;
+mod variants;
 mod vm;
 
 use std::path::PathBuf;

@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use crate::{debian, deps, ebpf, skew, tally::Tally, util, vm};
+use crate::{debian, deps, ebpf, leftovers, tally::Tally, util, variants, vm};
 
 pub struct Options {
     /// Run the kernel matrix after the tests.
@@ -33,7 +33,7 @@ pub fn run(options: &Options) -> Result<()> {
     // The end-to-end tests drive this binary through podman, runc and crun, and run the
     // benchmark example once (--quick); the version-skew test needs a second binary with
     // another object.
-    skew::build(&[
+    variants::build(&[
         "build",
         "-p",
         "hook",
@@ -45,8 +45,10 @@ pub fn run(options: &Options) -> Result<()> {
     let skip_log = crate::paths::skip_log(&util::target_dir());
     let _ = std::fs::remove_file(&skip_log);
     let mut tally = Tally::default();
+    let started = std::time::SystemTime::now();
     let cargo_ok = cargo_test(&options.cargo_args, &skip_log, &mut tally)?;
-    let skipped = read_skips(&skip_log)?;
+    let mut skipped = read_skips(&skip_log)?;
+    after_suite(started, &mut tally, &mut skipped);
     let mut kernels = Vec::new();
     if options.vm {
         for arch in vm::Arch::ALL {
@@ -78,6 +80,35 @@ fn cargo_test(args: &[String], skip_log: &Path, tally: &mut Tally) -> Result<boo
         let _ = writeln!(echo, "{line}");
     }
     Ok(child.wait()?.success())
+}
+
+/// One more result: nothing of the suite's containers is left behind (see [`leftovers`]). Only
+/// root can look; elsewhere it is a skip (a failure under CI=true, like any skip).
+fn after_suite(started: std::time::SystemTime, tally: &mut Tally, skipped: &mut Vec<String>) {
+    let name = "after the suite: nothing of gone containers left in /run/oci-seccomp-bpf-hook";
+    tally.passed += 1;
+    if !deps::is_root() {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            println!("test {name} ... FAILED (needs root, and CI is set)");
+            tally.passed -= 1;
+            tally.failed += 1;
+        } else {
+            skipped.push(format!("{name}: needs root"));
+        }
+        return;
+    }
+    let left = leftovers::after_suite(started);
+    println!(
+        "test {name} ... {}",
+        if left.is_empty() { "ok" } else { "FAILED" }
+    );
+    for what in &left {
+        println!("  {what}");
+    }
+    if !left.is_empty() {
+        tally.passed -= 1;
+        tally.failed += 1;
+    }
 }
 
 /// The skip log's lines (`TEST: REASON`), if any test wrote one.

@@ -173,10 +173,10 @@ fn one_hook_run(
     wait_for_rename(&notify, &copy)?;
     figures.write_only_ms.push(ms_since(started));
 
-    reap(tracer)?;
+    // poststop, as a runtime runs it: the tracer waits for it to read the outcome, then exits.
     let stopped = json!({ "ociVersion": "1.0.2", "id": id, "status": "stopped", "bundle": dir });
     timed(Command::new(hook).arg("-s"), Some(&stopped.to_string()))?;
-    let _ = std::fs::remove_file(Path::new(hook::node::RUN_DIR).join(&id));
+    reap(tracer)?;
     for file in [output, copy] {
         std::fs::remove_file(file)?;
     }

@@ -5,11 +5,16 @@
 //! which releases the lock. `poststop` takes a shared lock, which it gets exactly when the
 //! tracer is done (or dead), reads the outcome, and removes the file: the outcome survives
 //! until it has been read, whatever the order of the two, and then nothing is left.
+//!
+//! An outcome no poststop will read (upstream's prestart-only hooks JSON runs none) must not
+//! stay either: the file names the container's bundle, and an outcome whose bundle is gone
+//! (the runtime removed the container, after its poststop had its turn) is removed by the
+//! tracer that waits for it ([`Finished::wait_for_reader`]) or by the next [`sweep`].
 
 use std::{
     fs::File,
     io::{Read, Seek, Write},
-    os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+    os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt},
     path::{Path, PathBuf},
     sync::mpsc,
     time::Duration,
@@ -41,6 +46,8 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// The first line of every outcome file: `bundle PATH` (omitted for a path with a newline).
+const BUNDLE: &str = "bundle ";
 const WRITTEN: &str = "written\n";
 const FAILED: &str = "failed\n";
 /// A tracer that dies leaves its file empty; that is what it means.
@@ -107,14 +114,18 @@ fn outcome_path(dir: &Path, id: &str) -> PathBuf {
 /// The tracer's claim on a container. Dropping it unfinished records a failure.
 pub struct Claim {
     file: File,
+    path: PathBuf,
+    /// The outcome file's first line, naming the container's bundle.
+    header: String,
+    bundle: Option<PathBuf>,
     finished: bool,
 }
 
 impl Claim {
     /// Creates and exclusively locks the file for `id` in `dir`, emptying what an earlier
-    /// container of the same ID may have left unread (and removing other outcomes left unread
-    /// for [`UNREAD_OUTCOME_AGE`]).
-    pub fn new(dir: &Path, id: &str) -> Result<Self, OutcomeError> {
+    /// container of the same ID may have left unread (and sweeping other outcomes no poststop
+    /// will read), and names `bundle` in it at once: a tracer killed later still leaves it.
+    pub fn new(dir: &Path, id: &str, bundle: &Path) -> Result<Self, OutcomeError> {
         sweep(dir, UNREAD_OUTCOME_AGE);
         let path = outcome_path(dir, id);
         let io = |source| OutcomeError::Io {
@@ -127,30 +138,105 @@ impl Claim {
             .create(dir)
             .map_err(io)?;
         let file = open_rw(&path).map_err(io)?;
-        match retry(|| flock(&file, FlockOperation::NonBlockingLockExclusive)) {
-            Ok(()) => {}
-            Err(Errno::WOULDBLOCK) => return Err(OutcomeError::Busy(id.to_owned())),
-            Err(e) => return Err(io(e.into())),
-        }
+        lock_claim(&file).map_err(|e| match e {
+            Errno::WOULDBLOCK => OutcomeError::Busy(id.to_owned()),
+            e => io(e.into()),
+        })?;
         file.set_len(0).map_err(io)?;
+        let named = bundle.to_str().filter(|b| !b.contains('\n'));
+        let header = named.map_or(String::new(), |b| format!("{BUNDLE}{b}\n"));
+        (&file).write_all(header.as_bytes()).map_err(io)?;
         Ok(Self {
             file,
+            path,
+            header,
+            bundle: named.map(PathBuf::from),
             finished: false,
         })
     }
 
     /// Leaves `outcome` for poststop and releases the lock.
-    pub fn finish(mut self, outcome: &Outcome) {
+    pub fn finish(mut self, outcome: &Outcome) -> Finished {
         self.write(outcome);
         self.finished = true;
+        // Unlocked now (the lock is the open file's, shared by its duplicate), kept open so
+        // that its inode number cannot be reused while it is compared.
+        let _ = flock(&self.file, FlockOperation::Unlock);
+        Finished {
+            file: self.file.try_clone().ok(),
+            path: std::mem::take(&mut self.path),
+            bundle: self.bundle.take(),
+        }
     }
 
     fn write(&mut self, outcome: &Outcome) {
         let _ = self.file.set_len(0);
         let _ = self.file.rewind();
-        let _ = self.file.write_all(outcome.encode().as_bytes());
+        let text = format!("{}{}", self.header, outcome.encode());
+        let _ = self.file.write_all(text.as_bytes());
     }
 }
+
+/// Locks a claimed file exclusively. Another tracer of the container holds it for good; a
+/// poststop or sweep looking at the file only for an instant: a few retries tell the two
+/// apart.
+fn lock_claim(file: &File) -> Result<(), Errno> {
+    for _ in 1..CLAIM_TRIES {
+        match retry(|| flock(file, FlockOperation::NonBlockingLockExclusive)) {
+            Err(Errno::WOULDBLOCK) => std::thread::sleep(Duration::from_millis(10)),
+            other => return other,
+        }
+    }
+    retry(|| flock(file, FlockOperation::NonBlockingLockExclusive))
+}
+
+const CLAIM_TRIES: u32 = 10;
+
+/// A finished outcome, unlocked, waiting for its reader.
+pub struct Finished {
+    path: PathBuf,
+    /// The file, held open: a later container of the same ID makes a new one at the path.
+    file: Option<File>,
+    bundle: Option<PathBuf>,
+}
+
+impl Finished {
+    /// Returns once poststop has read the outcome, or removes it once the container's bundle
+    /// is gone (the runtime runs poststop before it removes a container, so no poststop is
+    /// coming), checking every [`READER_POLL`] for at most `limit`; what is still there then
+    /// is left to [`sweep`].
+    pub fn wait_for_reader(&self, limit: Duration) {
+        let Some(bundle) = &self.bundle else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + limit;
+        while self.still_ours() {
+            // Unlocked too: a later tracer of the same ID may have claimed this very file.
+            if !bundle.exists() && finished_outcome(&self.path).is_some() {
+                let _ = std::fs::remove_file(&self.path);
+                return;
+            }
+            if std::time::Instant::now() >= deadline {
+                return;
+            }
+            std::thread::sleep(READER_POLL);
+        }
+    }
+
+    fn still_ours(&self) -> bool {
+        let identity = |m: std::fs::Metadata| (m.dev(), m.ino());
+        let ours = self
+            .file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map(identity);
+        let now = std::fs::symlink_metadata(&self.path).ok().map(identity);
+        ours.is_some() && now == ours
+    }
+}
+
+/// How often a finished tracer looks whether its outcome was read or its bundle removed.
+const READER_POLL: Duration = Duration::from_millis(200);
 
 impl Drop for Claim {
     fn drop(&mut self) {
@@ -200,12 +286,33 @@ pub fn collect(dir: &Path, id: &str, timeout: Duration) -> Result<Outcome, Outco
     let mut text = String::new();
     file.read_to_string(&mut text).map_err(io)?;
     std::fs::remove_file(&path).map_err(io)?;
-    Ok(Outcome::decode(&text))
+    sweep(dir, UNREAD_OUTCOME_AGE);
+    Ok(Outcome::decode(without_bundle(&text).1))
 }
 
-/// Removes the outcomes in `dir` whose tracer finished more than `age` ago (the file is
-/// unlocked and was last written then). The node's own entries (`@shared`, `@kernel-offsets`)
-/// and outcomes still claimed are left alone; best effort.
+/// Removes the outcome of `id` if its tracer is gone (the prestart hook saw it fail or die:
+/// the container does not start, no poststop will find a tracer's result).
+pub fn discard(dir: &Path, id: &str) {
+    let path = outcome_path(dir, id);
+    if finished_outcome(&path).is_some() {
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// `text`'s bundle (its first line, when it names one) and the rest.
+fn without_bundle(text: &str) -> (Option<&Path>, &str) {
+    let Some(named) = text.strip_prefix(BUNDLE) else {
+        return (None, text);
+    };
+    match named.split_once('\n') {
+        Some((bundle, rest)) => (Some(Path::new(bundle)), rest),
+        None => (None, text),
+    }
+}
+
+/// Removes the outcomes in `dir` no poststop will read: finished (unlocked) and either last
+/// written more than `age` ago or naming a bundle that is gone. The node's own entries
+/// (`@shared`, `@kernel-offsets`) and outcomes still claimed are left alone; best effort.
 pub fn sweep(dir: &Path, age: Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -222,23 +329,41 @@ pub fn sweep(dir: &Path, age: Duration) {
     }
 }
 
-/// Whether `path` is a finished outcome (no tracer holds it) last written more than `age` ago.
+/// Whether `path` is a finished outcome (no tracer holds it) that no poststop will read. The
+/// lock is tried last, on candidates only: a shared lock held while a tracer claims a fresh
+/// file would make that claim fail.
 fn unread_for(path: &Path, age: Duration) -> bool {
-    let Ok(file) = File::options()
+    let Ok(mut file) = File::options()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
     else {
         return false;
     };
-    let finished = retry(|| flock(&file, FlockOperation::NonBlockingLockShared)).is_ok();
     let old = file
         .metadata()
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.elapsed().ok())
         .is_some_and(|elapsed| elapsed > age);
-    finished && old
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let gone = without_bundle(&text)
+        .0
+        .is_some_and(|bundle| !bundle.exists());
+    (old || gone) && finished_outcome(path).is_some()
+}
+
+/// The outcome file at `path`, opened, when no tracer holds it any more.
+fn finished_outcome(path: &Path) -> Option<File> {
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    retry(|| flock(&file, FlockOperation::NonBlockingLockShared))
+        .is_ok()
+        .then_some(file)
 }
 
 #[cfg(test)]

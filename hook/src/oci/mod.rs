@@ -85,7 +85,11 @@ fn prestart(state: &State, options: &Options) -> Result<(), HookError> {
             .map(|caps| caps.output.dir_fd().as_raw_fd()),
     );
     let tracer = detach::spawn(&keep, move |ready| tracer::run(job, ready))?;
-    tracer.wait_attached(options.timeout)?;
+    if let Err(e) = tracer.wait_attached(options.timeout) {
+        // The tracer is gone and the container will not start: nothing to leave for poststop.
+        outcome::discard(Path::new(RUN_DIR), state.id());
+        return Err(e.into());
+    }
     Ok(())
 }
 
@@ -122,6 +126,7 @@ fn check(state: &State, options: &Options) -> Result<Job, HookError> {
     };
     Ok(Job {
         id: state.id().clone(),
+        bundle: state.bundle().to_owned(),
         container,
         output,
         baseline,

@@ -6,7 +6,7 @@ mod told;
 
 use std::{
     path::{Path, PathBuf},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use log::LevelFilter;
@@ -35,6 +35,8 @@ use crate::{
 /// Everything the tracer needs, checked by the hook before the container may start.
 pub struct Job {
     pub id: String,
+    /// The container's bundle directory, as the runtime gave it.
+    pub bundle: PathBuf,
     pub container: Container,
     pub output: Output,
     pub baseline: Option<Value>,
@@ -164,14 +166,21 @@ pub fn run(job: Job, ready: Ready) -> i32 {
             Outcome::Failed(reason) => log::error!("container {}: {reason}", job.id),
         }
         let status = i32::from(matches!(outcome, Outcome::Failed(_)));
-        claim.finish(&outcome);
+        let finished = claim.finish(&outcome);
+        // The slot, the programs and the output directories are let go before the wait.
+        drop((recorder, watch, job));
+        finished.wait_for_reader(READER_WAIT);
         status
     })
 }
 
+/// How long a finished tracer waits for poststop to read its outcome (or for the runtime to
+/// remove the container, when no poststop runs) before leaving the file to a later sweep.
+const READER_WAIT: Duration = Duration::from_secs(30);
+
 fn attach(job: &Job) -> Result<(Watch, Recorder, Claim), TracerError> {
     // Claimed first: once the hook returns, poststop must find it.
-    let claim = Claim::new(Path::new(RUN_DIR), &job.id)?;
+    let claim = Claim::new(Path::new(RUN_DIR), &job.id, &job.bundle)?;
     let pid = job.container.init as i32;
     let watch = Watch::pid(pid).map_err(|source| TracerError::Watch { pid, source })?;
     let label = Label {
