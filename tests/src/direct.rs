@@ -14,14 +14,8 @@ use crate::engine::ANNOTATION;
 
 /// Pipes `state` to `hook -s` and returns what it printed.
 pub fn run_hook(hook: &Path, state: &str) -> Output {
-    run_hook_with(hook, state, &[])
-}
-
-/// [`run_hook`] with `env` added to the hook's environment (the tracer it forks inherits it).
-pub fn run_hook_with(hook: &Path, state: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(hook)
         .arg("-s")
-        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

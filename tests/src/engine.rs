@@ -81,6 +81,17 @@ impl Podman {
         Self::with_runtime(Runtime::Runc, extra)
     }
 
+    /// Like `new`, with `edit` applied to the hooks.d JSON we ship (its path already pointed
+    /// at the binary under test): another environment, other stages.
+    pub fn with_hook_json(edit: impl FnOnce(&mut Value)) -> Self {
+        let podman = Self::new();
+        let path = podman.dir.path().join("hooks.d/oci-seccomp-bpf-hook.json");
+        let mut hook: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        edit(&mut hook);
+        std::fs::write(&path, hook.to_string()).unwrap();
+        podman
+    }
+
     fn with_runtime(runtime: Runtime, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let rootfs = busybox_rootfs(dir.path());

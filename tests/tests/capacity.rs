@@ -10,7 +10,11 @@ use std::{
     time::Duration,
 };
 
-use e2e::{assert_success, direct, engine::Podman, scenarios};
+use e2e::{
+    assert_success,
+    engine::{Engine, Podman},
+    scenarios,
+};
 
 const TOOLS: &[&str] = &["podman", "runc", "busybox", "gcc", "unshare"];
 
@@ -123,6 +127,56 @@ fn a_thread_storm_beside_leaves_a_containers_profile_whole() {
     assert!(neighbour.is_file() && !sibling(&neighbour, ".incomplete").exists());
 }
 
+/// The same neighbour as a podman container (`--pids-limit=-1`, its own nproc limit), traced
+/// too: the other container's profile has the same names as without it, and the neighbour's
+/// own profile is complete.
+#[test]
+fn a_thread_storm_container_beside_leaves_a_containers_profile_whole() {
+    let Some(p) = e2e::ready(TOOLS, Podman::new) else {
+        return;
+    };
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    e2e::install_thread_helper(p.rootfs());
+    let alone = e2e::allowed_names(&scenarios::trace(&p, "alone.json", None, &["ls", "/"])).1;
+    let neighbour = p.scratch_path("neighbour.json");
+    let (ready, gate) = (p.rootfs().join("tmp/ready"), p.rootfs().join("tmp/gate"));
+    let beside = std::thread::scope(|scope| {
+        let gate_file = e2e::StopFile(gate);
+        let storm = scope.spawn(|| {
+            // nproc above the storm; nofile as the engine's default, which `--ulimit` drops.
+            let limits = [
+                "--pids-limit=-1",
+                "--ulimit=nproc=20000:20000",
+                "--ulimit=nofile=1024:1024",
+            ];
+            let annotation = format!("of:{}", neighbour.display());
+            p.trace_with(
+                &limits,
+                &annotation,
+                &["threads", "17000", "/tmp/ready", "/tmp/gate"],
+            )
+        });
+        e2e::poll_until(Duration::from_secs(60), || {
+            (ready.exists() || storm.is_finished()).then_some(())
+        });
+        if !ready.exists() {
+            drop(gate_file);
+            let out = storm.join().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            panic!("the storm container never had all its threads: {stderr}");
+        }
+        let beside = scenarios::trace(&p, "beside.json", None, &["ls", "/"]);
+        drop(gate_file);
+        assert_success("the storm container", &storm.join().unwrap());
+        e2e::allowed_names(&beside).1
+    });
+    assert_eq!(
+        alone, beside,
+        "the container's profile changed beside the storm"
+    );
+    assert!(neighbour.is_file() && !sibling(&neighbour, ".incomplete").exists());
+}
+
 /// 70,000 threads of one `record` (kernel.pid_max, and vm.max_map_count for their stacks,
 /// raised for the test, then put back) are all followed: the recording is complete.
 #[test]
@@ -145,7 +199,8 @@ fn seventy_thousand_threads_are_all_followed() {
 
 /// A storm above its container's quota: `record` exits 3 with one line naming how many tasks
 /// were not followed, the output is not written (the partial profile is beside it), and a
-/// recording beside it, under no quota, is complete.
+/// recording beside it, under no quota, is complete; so is the next one to the same output,
+/// which removes the partial.
 #[test]
 fn a_storm_above_its_quota_is_incomplete_and_not_written() {
     if !e2e::privileged_with(&["gcc"]) {
@@ -174,74 +229,90 @@ fn a_storm_above_its_quota_is_incomplete_and_not_written() {
         "an incomplete profile was written as the output"
     );
     assert!(sibling(&out_path, ".incomplete").is_file());
+    // The next whole run to the same output leaves no stale partial beside it.
+    let whole = e2e::run_hook(&["record", "-o", out_path.to_str().unwrap(), "--", "true"]);
+    assert_success("a whole record over the incomplete one", &whole);
+    assert!(out_path.is_file() && !sibling(&out_path, ".incomplete").exists());
 }
 
-/// A container whose init cannot join (its quota is 0): poststop exits non-zero with the
-/// reason, the reason is also beside the output (where a prestart-only setup finds it), and
-/// the previous profile is untouched.
-#[test]
-fn an_init_that_cannot_join_fails_loudly_with_poststop() {
-    if !e2e::privileged_with(&["unshare"]) {
-        return;
-    }
-    let (dir, profile, id) = cannot_join();
-    let poststop = direct::state(&id, "stopped", None, "of:/unused.json");
-    let out = direct::run_hook(&e2e::hook_binary(), &poststop.to_string());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "poststop exited 0: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("nothing the container did was recorded"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("could not be followed"), "{stderr}");
-    assert_reason_beside(&profile);
-    drop(dir);
+/// podman whose hooks.d JSON runs the hook with `quota` for the stages `stages` (ours:
+/// prestart and poststop; upstream's: prestart only).
+fn podman_with_quota(quota: &str, stages: &[&str]) -> Podman {
+    Podman::with_hook_json(|hook| {
+        hook["hook"]["env"] = serde_json::json!([format!("{QUOTA}={quota}")]);
+        hook["stages"] = serde_json::json!(stages);
+    })
 }
 
-/// The same with prestart only (upstream's hooks JSON): no poststop runs, and the reason is
-/// beside the output.
+const BOTH: &[&str] = &["prestart", "poststop"];
+const PRESTART_ONLY: &[&str] = &["prestart"];
+
+/// A container whose init cannot join (its quota is 0) is refused before it starts, with our
+/// hooks JSON and with upstream's prestart-only one: podman exits non-zero with the reason,
+/// the previous profile is untouched, and nothing of the container is left in /run.
 #[test]
-fn an_init_that_cannot_join_is_told_beside_the_output_without_poststop() {
-    if !e2e::privileged_with(&["unshare"]) {
+fn an_init_that_cannot_join_is_refused_before_it_starts() {
+    if !e2e::privileged_with(TOOLS) {
         return;
     }
-    let (dir, profile, _id) = cannot_join();
-    e2e::poll_until(Duration::from_secs(10), || {
-        sibling(&profile, ".failed").exists().then_some(())
+    for stages in [BOTH, PRESTART_ONLY] {
+        let p = podman_with_quota("0", stages);
+        let profile = p.scratch_path("p.json");
+        std::fs::write(&profile, "previous").unwrap();
+        let cidfile = p.scratch_path("cid");
+        let cid = format!("--cidfile={}", cidfile.display());
+        let out = p.trace_with(&[&cid], &format!("of:{}", profile.display()), &["ls", "/"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{stages:?}: podman exited 0: {stderr}"
+        );
+        assert!(
+            stderr.contains("OSBH_TASK_QUOTA=0 leaves no room for the container's init"),
+            "{stages:?}: {stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&profile).unwrap(), "previous");
+        let id = std::fs::read_to_string(&cidfile).expect("podman wrote the container's ID");
+        let outcome = Path::new("/run/oci-seccomp-bpf-hook").join(id.trim());
+        assert!(!outcome.exists(), "{stages:?}: {} left", outcome.display());
+    }
+}
+
+/// A container with more tasks than its quota (1: its init), with upstream's prestart-only
+/// hooks JSON: no poststop runs, the reason is beside the output with the partial profile,
+/// the previous profile is untouched, and the outcome is gone once podman removed the
+/// container.
+#[test]
+fn an_incomplete_recording_is_told_beside_the_output_without_poststop() {
+    if !e2e::privileged_with(TOOLS) {
+        return;
+    }
+    let p = podman_with_quota("1", PRESTART_ONLY);
+    let profile = p.scratch_path("p.json");
+    std::fs::write(&profile, "previous").unwrap();
+    let cidfile = p.scratch_path("cid");
+    let cid = format!("--cidfile={}", cidfile.display());
+    // busybox sh forks for the second command: that task finds no room.
+    let script = ["sh", "-c", "ls / >/dev/null; ls /bin >/dev/null"];
+    let out = p.trace_with(&[&cid], &format!("of:{}", profile.display()), &script);
+    assert_success("podman (its poststop-less hook cannot fail it)", &out);
+    let failed = e2e::poll_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(sibling(&profile, ".failed")).ok()
     })
     .expect("the tracer left no reason beside the output");
-    assert_reason_beside(&profile);
-    drop(dir);
-}
-
-/// Runs prestart for a held init with quota 0 over a previous profile, then lets it exec and
-/// exit: (its directory, the profile's path, the container's ID).
-fn cannot_join() -> (tempfile::TempDir, PathBuf, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("p.json");
-    std::fs::write(&profile, "previous").unwrap();
-    let id = e2e::unique_id("nojoin");
-    let init = direct::HeldInit::start();
-    let annotation = format!("of:{}", profile.display());
-    let state = direct::state(&id, "created", Some(init.pid()), &annotation);
-    let prestart = direct::run_hook_with(&e2e::hook_binary(), &state.to_string(), &[(QUOTA, "0")]);
-    assert_success("prestart", &prestart);
-    init.release();
-    (dir, profile, id)
-}
-
-fn assert_reason_beside(profile: &Path) {
-    e2e::poll_until(Duration::from_secs(10), || {
-        sibling(profile, ".failed").exists().then_some(())
-    });
-    let reason = std::fs::read_to_string(sibling(profile, ".failed")).unwrap_or_default();
+    assert_eq!(failed.lines().count(), 1, "{failed}");
     assert!(
-        reason.contains("nothing the container did was recorded"),
-        "{reason}"
+        failed.contains("incomplete") && failed.contains("could not be followed"),
+        "{failed}"
     );
-    assert_eq!(reason.lines().count(), 1, "{reason}");
-    assert_eq!(std::fs::read_to_string(profile).unwrap(), "previous");
+    assert!(sibling(&profile, ".incomplete").is_file());
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), "previous");
+    let id = std::fs::read_to_string(&cidfile).expect("podman wrote the container's ID");
+    let outcome = Path::new("/run/oci-seccomp-bpf-hook").join(id.trim());
+    e2e::poll_until(Duration::from_secs(10), || {
+        (!outcome.exists()).then_some(())
+    })
+    .expect("the outcome no poststop reads stayed in /run after the container was removed");
 }
 
 /// A sysctl raised for a test, put back when dropped.

@@ -29,6 +29,13 @@ pub fn run(args: RecordArgs) -> Result<i32> {
         return incomplete(&recording, losses, &args, output.as_ref());
     }
     emit::write(&recording.profile, &args.format, output.as_ref())?;
+    // What is beside the output is always about the last run: a whole one leaves no partial.
+    if let Some(stale) = output
+        .as_ref()
+        .and_then(|o| o.sibling(INCOMPLETE_SUFFIX).ok())
+    {
+        stale.remove();
+    }
     if let (Some(report), Some(out)) = (&recording.caps, &caps_output) {
         if let Err(reason) = &report.observed_by {
             eprintln!("oci-seccomp-bpf-hook: warning: {reason}");

@@ -46,6 +46,11 @@ pub enum Window {
 pub enum SlotError {
     #[error("{CONTAINER_SLOTS} containers are already traced on this node; wait for one to end")]
     Full,
+    #[error(
+        "{TASK_QUOTA_VAR}=0 leaves no room for the container's init, so nothing of it could \
+         be recorded; unset it or set it above 0"
+    )]
+    NoRoom,
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -69,6 +74,7 @@ impl Slot {
         window: Window,
         label: &Label,
     ) -> Result<Self, SlotError> {
+        room_for_init()?;
         for index in 0..CONTAINER_SLOTS {
             let path = registry.slot_path(index);
             let io = |source| RegistryError {
@@ -97,6 +103,7 @@ impl Slot {
         container: &Container,
         window: Window,
     ) -> Result<Self, SlotError> {
+        room_for_init()?;
         register(programs, 0, container, window)?;
         Ok(Self {
             index: 0,
@@ -184,8 +191,18 @@ fn register(
 }
 
 /// The environment variable that caps how many tasks of one container are followed at once
-/// (the tests use it to make a recording incomplete on purpose; 0 leaves even the init out).
+/// (the tests use it to make a recording incomplete on purpose; 0 is refused, see
+/// [`SlotError::NoRoom`]).
 pub const TASK_QUOTA_VAR: &str = "OSBH_TASK_QUOTA";
+
+/// Refuses a quota with no room for the init: known before anything runs, so it is refused
+/// while the runtime can still fail the container (and tell the user), not found at its exit.
+fn room_for_init() -> Result<(), SlotError> {
+    match task_quota() {
+        0 => Err(SlotError::NoRoom),
+        _ => Ok(()),
+    }
+}
 
 /// [`TASK_QUOTA_VAR`]'s value, else no cap but the node's.
 fn task_quota() -> u64 {
