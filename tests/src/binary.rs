@@ -27,11 +27,21 @@ pub fn run_hook(args: &[&str]) -> std::process::Output {
 }
 
 /// The second hook binary `cargo xtask test` builds, with another eBPF object (see
-/// `xtask/src/skew.rs`); `None` (after [`gate`]'s rule: fail under CI, else say why) when it
-/// was not built.
+/// `xtask/src/variants.rs`); `None` (after [`gate`]'s rule: fail under CI, else say why) when
+/// it was not built.
 pub fn skewed_binary() -> Option<PathBuf> {
+    built_by_xtask(paths::skewed_binary)
+}
+
+/// The hook binary `cargo xtask test` builds with one program the verifier rejects
+/// ([`paths::REJECTED_PROGRAM`]); `None` as for [`skewed_binary`].
+pub fn rejected_binary() -> Option<PathBuf> {
+    built_by_xtask(paths::rejected_binary)
+}
+
+fn built_by_xtask(path_in: fn(&Path) -> PathBuf) -> Option<PathBuf> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = paths::skewed_binary(&paths::target_dir(&workspace));
+    let path = path_in(&paths::target_dir(&workspace));
     let missing = (!path.is_file())
         .then(|| format!("{} was not built (run `cargo xtask test`)", path.display()));
     gate(missing).then_some(path)

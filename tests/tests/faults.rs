@@ -36,12 +36,19 @@ fn killed_tracer_leaves_the_previous_profile_and_the_next_run_works() {
     std::fs::write(&profile, "previous").unwrap();
     let annotation = format!("of:{}", profile.display());
     let started = Instant::now();
+    let started_file = p.rootfs().join("tmp/started");
+    let _ = std::fs::remove_file(&started_file);
+    let script = ["sh", "-c", "touch /tmp/started; sleep 2"];
     let killed = std::thread::scope(|scope| {
-        let run = scope.spawn(|| p.trace(&annotation, &["sleep", "2"]));
-        let tracer = e2e::poll_until(Duration::from_secs(10), || {
-            e2e::tracer_writing_into(out_dir.path())
+        let run = scope.spawn(|| p.trace(&annotation, &script));
+        // Once the workload runs, the prestart hook is gone: the tracer alone holds the
+        // directory (killing it earlier would fail the prestart instead).
+        e2e::poll_until(Duration::from_secs(10), || {
+            started_file.exists().then_some(())
         })
-        .expect("the tracer holds the output directory open");
+        .expect("the container never started");
+        let tracer = e2e::tracer_writing_into(out_dir.path())
+            .expect("the tracer holds the output directory open");
         rustix::process::kill_process(
             rustix::process::Pid::from_raw(tracer).unwrap(),
             rustix::process::Signal::KILL,
@@ -270,4 +277,57 @@ fn podman_run_with_an_unwritable_profile_reports_it() {
         "not in syslog: {lines:?}"
     );
     let _ = std::fs::remove_file(&gate);
+}
+
+/// A build whose `task_exit` program the verifier rejects (made by `cargo xtask test`): `record`
+/// and a podman container's prestart fail with one line naming the program and the verifier's
+/// reason; at debug level the whole log is there too. Nothing is left in /run.
+#[test]
+fn a_program_the_verifier_rejects_is_told_in_one_line() {
+    let Some(rejected) = e2e::rejected_binary() else {
+        return;
+    };
+    if !e2e::privileged_with(TOOLS) {
+        return;
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    let record = |level: &str| {
+        std::process::Command::new(&rejected)
+            .arg("record")
+            .arg("-o")
+            .arg(out_dir.path().join("p.json"))
+            .args(["--", "true"])
+            .env("OCI_SECCOMP_BPF_HOOK_LOG", level)
+            .stdin(std::process::Stdio::null())
+            .finish("the rejected build's record")
+    };
+    let out = record("warn");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_rejection(&stderr);
+    let debug = String::from_utf8_lossy(&record("debug").stderr).into_owned();
+    assert!(
+        debug.contains("processed 1 insns"),
+        "no full log at debug: {debug}"
+    );
+
+    let p = Podman::with_hook_json(|hook| hook["hook"]["path"] = json!(rejected));
+    let profile = p.scratch_path("p.json");
+    let out = p.trace(&format!("of:{}", profile.display()), &["true"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "podman ran the container: {stderr}");
+    assert_rejection(&stderr);
+    assert!(
+        !stderr.contains("processed 1 insns"),
+        "the log reached podman: {stderr}"
+    );
+    assert!(!profile.exists());
+}
+
+fn assert_rejection(stderr: &str) {
+    assert!(
+        stderr.contains("task_exit") && stderr.contains("the verifier rejected it: R5 !read_ok"),
+        "names the program and the reason: {stderr}"
+    );
 }

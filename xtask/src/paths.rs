@@ -42,6 +42,16 @@ pub fn skewed_binary(target_dir: &Path) -> PathBuf {
     target_dir.join("skew").join("oci-seccomp-bpf-hook")
 }
 
+/// A hook binary whose embedded eBPF object has one program the verifier rejects (its first
+/// instruction reads a register nothing wrote): `cargo xtask test` builds it for the test of
+/// how a rejection is told.
+pub fn rejected_binary(target_dir: &Path) -> PathBuf {
+    target_dir.join("reject").join("oci-seccomp-bpf-hook")
+}
+
+/// The program [`rejected_binary`]'s object breaks: one every tracer loads.
+pub const REJECTED_PROGRAM: &str = "task_exit";
+
 /// The Debian root filesystem `cargo xtask test` makes for the workload tests (nginx).
 pub fn debian_rootfs(target_dir: &Path) -> PathBuf {
     target_dir.join("debian").join("bookworm")

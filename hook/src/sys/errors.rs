@@ -39,7 +39,14 @@ fn shorten_verifier_log(line: &str) -> String {
         .map(str::trim)
         .rfind(|l| !l.is_empty() && !statistics.iter().any(|s| l.starts_with(s)))
         .unwrap_or("");
-    format!("{}: {reason}", head.trim_end().trim_end_matches('.'))
+    // aya names the syscall and its errno (EACCES: "Permission denied", which reads as a
+    // privilege problem); what the user needs is that the verifier refused the program.
+    let head = head
+        .split("the BPF_PROG_LOAD syscall")
+        .next()
+        .unwrap_or(head);
+    let head = head.trim_end().trim_end_matches([':', '.']);
+    format!("{head}: the verifier rejected it: {reason}")
 }
 
 /// `err`, then each of its sources.
@@ -95,8 +102,7 @@ mod tests {
         assert_eq!(line.lines().count(), 1, "{line}");
         assert_eq!(
             line,
-            "cannot load program x: the BPF_PROG_LOAD syscall failed: R1 invalid mem access \
-             'scalar'"
+            "cannot load program x: the verifier rejected it: R1 invalid mem access 'scalar'"
         );
     }
 
