@@ -21,7 +21,10 @@ pub fn start(arch: Arch, lockdown: bool, vmlinuz: &Path, initrd: &Path) -> Resul
         append.push_str(" lockdown=confidentiality");
     }
     Command::new(arch.qemu())
-        .args(["-accel", "tcg"])
+        // One host thread for both vCPUs: with multi-threaded TCG a vCPU can run code another
+        // one is patching (a static key flipped when a tracepoint gets its first program), and
+        // the guest dies on an `int3` in `syscall_trace_enter` (seen once on 6.12).
+        .args(["-accel", "tcg,thread=single"])
         .args(arch.machine())
         .args(["-smp", "2", "-m", "1536"])
         .args(["-nographic", "-no-reboot", "-nic", "none"])
