@@ -17,6 +17,14 @@ pub fn open_rw(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Opens a file for reading, never through a symlink.
+pub fn open_read(path: &Path) -> std::io::Result<File> {
+    File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
 /// `f` again while a signal interrupts it.
 pub fn retry(mut f: impl FnMut() -> Result<(), Errno>) -> Result<(), Errno> {
     loop {

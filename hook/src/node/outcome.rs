@@ -1,10 +1,10 @@
 //! The tracer's outcome, handed to `poststop` through a file in [`RUN_DIR`](super::RUN_DIR).
 //!
 //! The tracer claims the file (exclusive `flock`) before the hook returns and holds it until
-//! the profile is written or has failed; then it writes its [`Outcome`] and closes the file,
-//! which releases the lock. `poststop` takes a shared lock, which it gets exactly when the
-//! tracer is done (or dead), reads the outcome, and removes the file: the outcome survives
-//! until it has been read, whatever the order of the two, and then nothing is left.
+//! the profile is written or has failed; then it writes its [`Outcome`] and releases the
+//! lock. `poststop` takes a shared lock, which it gets exactly when the tracer is done (or
+//! dead), reads the outcome, and removes the file: the outcome survives until it has been
+//! read, whatever the order of the two, and then nothing is left.
 //!
 //! An outcome no poststop will read (upstream's prestart-only hooks JSON runs none) must not
 //! stay either: the file names the container's bundle, and an outcome whose bundle is gone
@@ -14,7 +14,7 @@
 use std::{
     fs::File,
     io::{Read, Seek, Write},
-    os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt},
+    os::unix::fs::{DirBuilderExt, MetadataExt},
     path::{Path, PathBuf},
     sync::mpsc,
     time::Duration,
@@ -26,7 +26,7 @@ use rustix::{
 };
 use sha2::{Digest, Sha256};
 
-use super::files::{open_rw, retry};
+use super::files::{open_read, open_rw, retry};
 
 /// A finished outcome no poststop has read after this long is one no poststop will read
 /// (upstream's prestart-only hooks JSON runs none): the next tracer to start removes it. Its
@@ -50,7 +50,7 @@ pub enum Outcome {
 const BUNDLE: &str = "bundle ";
 const WRITTEN: &str = "written\n";
 const FAILED: &str = "failed\n";
-/// A tracer that dies leaves its file empty; that is what it means.
+/// A tracer that dies leaves nothing after the bundle line; that is what it means.
 const DIED: &str = "the tracer died (killed?) before writing the profile; the output path was \
                     left as it was, see the system log";
 
@@ -115,8 +115,7 @@ fn outcome_path(dir: &Path, id: &str) -> PathBuf {
 pub struct Claim {
     file: File,
     path: PathBuf,
-    /// The outcome file's first line, naming the container's bundle.
-    header: String,
+    /// The container's bundle, named on the file's first line.
     bundle: Option<PathBuf>,
     finished: bool,
 }
@@ -143,14 +142,17 @@ impl Claim {
             e => io(e.into()),
         })?;
         file.set_len(0).map_err(io)?;
-        let named = bundle.to_str().filter(|b| !b.contains('\n'));
-        let header = named.map_or(String::new(), |b| format!("{BUNDLE}{b}\n"));
-        (&file).write_all(header.as_bytes()).map_err(io)?;
+        let bundle = bundle
+            .to_str()
+            .filter(|b| !b.contains('\n'))
+            .map(PathBuf::from);
+        (&file)
+            .write_all(header(bundle.as_deref()).as_bytes())
+            .map_err(io)?;
         Ok(Self {
             file,
             path,
-            header,
-            bundle: named.map(PathBuf::from),
+            bundle,
             finished: false,
         })
     }
@@ -172,9 +174,14 @@ impl Claim {
     fn write(&mut self, outcome: &Outcome) {
         let _ = self.file.set_len(0);
         let _ = self.file.rewind();
-        let text = format!("{}{}", self.header, outcome.encode());
+        let text = format!("{}{}", header(self.bundle.as_deref()), outcome.encode());
         let _ = self.file.write_all(text.as_bytes());
     }
+}
+
+/// An outcome file's first line: [`BUNDLE`] and `bundle`, when it can be named.
+fn header(bundle: Option<&Path>) -> String {
+    bundle.map_or(String::new(), |b| format!("{BUNDLE}{}\n", b.display()))
 }
 
 /// Locks a claimed file exclusively. Another tracer of the container holds it for good; a
@@ -212,7 +219,7 @@ impl Finished {
         let deadline = std::time::Instant::now() + limit;
         while self.still_ours() {
             // Unlocked too: a later tracer of the same ID may have claimed this very file.
-            if !bundle.exists() && finished_outcome(&self.path).is_some() {
+            if !bundle.exists() && is_finished(&self.path) {
                 let _ = std::fs::remove_file(&self.path);
                 return;
             }
@@ -255,11 +262,7 @@ pub fn collect(dir: &Path, id: &str, timeout: Duration) -> Result<Outcome, Outco
         path: path.clone(),
         source,
     };
-    let mut file = match File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&path)
-    {
+    let mut file = match open_read(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(OutcomeError::NoTracer(id.to_owned()))
@@ -293,7 +296,7 @@ pub fn collect(dir: &Path, id: &str, timeout: Duration) -> Result<Outcome, Outco
 mod sweep;
 
 pub use sweep::{discard, sweep};
-use sweep::{finished_outcome, without_bundle};
+use sweep::{is_finished, without_bundle};
 
 #[cfg(test)]
 mod tests;

@@ -2,18 +2,18 @@
 //! waited too long ([`sweep`]), and the outcome of a prestart whose tracer failed
 //! ([`discard`]).
 
-use std::{fs::File, io::Read, os::unix::fs::OpenOptionsExt, path::Path, time::Duration};
+use std::{fs::File, io::Read, path::Path, time::Duration};
 
 use rustix::fs::{flock, FlockOperation};
 
 use super::{outcome_path, BUNDLE};
-use crate::node::files::retry;
+use crate::node::files::{open_read, retry};
 
 /// Removes the outcome of `id` if its tracer is gone (the prestart hook saw it fail or die:
 /// the container does not start, no poststop will find a tracer's result).
 pub fn discard(dir: &Path, id: &str) {
     let path = outcome_path(dir, id);
-    if finished_outcome(&path).is_some() {
+    if is_finished(&path) {
         let _ = std::fs::remove_file(&path);
     }
 }
@@ -52,11 +52,7 @@ pub fn sweep(dir: &Path, age: Duration) {
 /// lock is tried last, on candidates only: a shared lock held while a tracer claims a fresh
 /// file would make that claim fail.
 fn unread_for(path: &Path, age: Duration) -> bool {
-    let Ok(mut file) = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-    else {
+    let Ok(mut file) = open_read(path) else {
         return false;
     };
     let old = file
@@ -70,17 +66,15 @@ fn unread_for(path: &Path, age: Duration) -> bool {
     let gone = without_bundle(&text)
         .0
         .is_some_and(|bundle| !bundle.exists());
-    (old || gone) && finished_outcome(path).is_some()
+    (old || gone) && unlocked(&file)
 }
 
-/// The outcome file at `path`, opened, when no tracer holds it any more.
-pub(super) fn finished_outcome(path: &Path) -> Option<File> {
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .ok()?;
-    retry(|| flock(&file, FlockOperation::NonBlockingLockShared))
-        .is_ok()
-        .then_some(file)
+/// Whether the outcome file at `path` is there and no tracer holds it any more.
+pub(super) fn is_finished(path: &Path) -> bool {
+    open_read(path).is_ok_and(|file| unlocked(&file))
+}
+
+/// Whether no tracer holds `file` (a shared lock is granted, and let go with the file).
+fn unlocked(file: &File) -> bool {
+    retry(|| flock(file, FlockOperation::NonBlockingLockShared)).is_ok()
 }
