@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::{assert_success, child::Finish, gate::gate, paths};
 
+/// The hook's run directory (`hook::node::RUN_DIR`): outcomes and the node's registries.
+pub const RUN_DIR: &str = "/run/oci-seccomp-bpf-hook";
+
 /// The hook binary under test: `$OSBH_BIN`, else the workspace's debug build.
 pub fn hook_binary() -> PathBuf {
     let path = std::env::var_os("OSBH_BIN")

@@ -244,6 +244,19 @@ fn podman_with_quota(quota: &str, stages: &[&str]) -> Podman {
     })
 }
 
+/// `p` traces `cmd` into a profile that holds "previous": podman's output, the profile's path
+/// and where the container's outcome file is (its ID from `--cidfile`).
+fn trace_over_previous(p: &Podman, cmd: &[&str]) -> (Output, PathBuf, PathBuf) {
+    let profile = p.scratch_path("p.json");
+    std::fs::write(&profile, "previous").unwrap();
+    let cidfile = p.scratch_path("cid");
+    let cid = format!("--cidfile={}", cidfile.display());
+    let out = p.trace_with(&[&cid], &format!("of:{}", profile.display()), cmd);
+    let id = std::fs::read_to_string(&cidfile).expect("podman wrote the container's ID");
+    let outcome = Path::new(e2e::RUN_DIR).join(id.trim());
+    (out, profile, outcome)
+}
+
 const BOTH: &[&str] = &["prestart", "poststop"];
 const PRESTART_ONLY: &[&str] = &["prestart"];
 
@@ -257,11 +270,7 @@ fn an_init_that_cannot_join_is_refused_before_it_starts() {
     }
     for stages in [BOTH, PRESTART_ONLY] {
         let p = podman_with_quota("0", stages);
-        let profile = p.scratch_path("p.json");
-        std::fs::write(&profile, "previous").unwrap();
-        let cidfile = p.scratch_path("cid");
-        let cid = format!("--cidfile={}", cidfile.display());
-        let out = p.trace_with(&[&cid], &format!("of:{}", profile.display()), &["ls", "/"]);
+        let (out, profile, outcome) = trace_over_previous(&p, &["ls", "/"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success(),
@@ -272,8 +281,6 @@ fn an_init_that_cannot_join_is_refused_before_it_starts() {
             "{stages:?}: {stderr}"
         );
         assert_eq!(std::fs::read_to_string(&profile).unwrap(), "previous");
-        let id = std::fs::read_to_string(&cidfile).expect("podman wrote the container's ID");
-        let outcome = Path::new("/run/oci-seccomp-bpf-hook").join(id.trim());
         assert!(!outcome.exists(), "{stages:?}: {} left", outcome.display());
     }
 }
@@ -288,13 +295,9 @@ fn an_incomplete_recording_is_told_beside_the_output_without_poststop() {
         return;
     }
     let p = podman_with_quota("1", PRESTART_ONLY);
-    let profile = p.scratch_path("p.json");
-    std::fs::write(&profile, "previous").unwrap();
-    let cidfile = p.scratch_path("cid");
-    let cid = format!("--cidfile={}", cidfile.display());
     // busybox sh forks for the second command: that task finds no room.
     let script = ["sh", "-c", "ls / >/dev/null; ls /bin >/dev/null"];
-    let out = p.trace_with(&[&cid], &format!("of:{}", profile.display()), &script);
+    let (out, profile, outcome) = trace_over_previous(&p, &script);
     assert_success("podman (its poststop-less hook cannot fail it)", &out);
     let failed = e2e::poll_until(Duration::from_secs(10), || {
         std::fs::read_to_string(sibling(&profile, ".failed")).ok()
@@ -307,8 +310,6 @@ fn an_incomplete_recording_is_told_beside_the_output_without_poststop() {
     );
     assert!(sibling(&profile, ".incomplete").is_file());
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), "previous");
-    let id = std::fs::read_to_string(&cidfile).expect("podman wrote the container's ID");
-    let outcome = Path::new("/run/oci-seccomp-bpf-hook").join(id.trim());
     e2e::poll_until(Duration::from_secs(10), || {
         (!outcome.exists()).then_some(())
     })

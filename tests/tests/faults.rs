@@ -10,6 +10,7 @@ use e2e::{
     direct,
     engine::{Engine, Podman, Runc},
     syslog::SyslogCapture,
+    RUN_DIR,
 };
 use serde_json::json;
 
@@ -154,8 +155,6 @@ fn poststop_after_a_killed_tracer_reports_it() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!Path::new(RUN_DIR).join(&id).exists());
 }
-
-const RUN_DIR: &str = "/run/oci-seccomp-bpf-hook";
 
 fn poststop(id: &str) -> std::process::Output {
     let state = direct::state(id, "stopped", None, "of:/unused.json");
