@@ -2,7 +2,9 @@
 //! pod whose runtime handler is the wrapper and whose annotation asks for one container's
 //! profile (`io.containers.trace-syscall/app`, passed on by the handler's `pod_annotations`).
 //! That container is traced; its neighbour and the pod's sandbox are not; enforced through the
-//! CRI (a `Localhost` seccomp profile), the recorded profile runs it.
+//! CRI (a `Localhost` seccomp profile), the recorded profile runs it, also when it was
+//! recorded with no seccomp profile (Kubernetes' default) and enforced with or without
+//! `allowPrivilegeEscalation: false`.
 
 use std::{collections::HashMap, path::Path, time::Duration};
 
@@ -88,6 +90,14 @@ fn container(name: &str, command: &[&str], seccomp: Option<SecurityProfile>) -> 
         }),
         ..Default::default()
     }
+}
+
+/// `c` with `allowPrivilegeEscalation: false` (the runtime's `NoNewPrivileges`).
+fn without_privilege_escalation(mut c: ContainerConfig) -> ContainerConfig {
+    let linux = c.linux.as_mut().expect("a linux config");
+    let context = linux.security_context.as_mut().expect("a security context");
+    context.no_new_privs = true;
+    c
 }
 
 /// Runs `containers` in one pod of `config` under `handler`, each to its end; their exit
@@ -229,5 +239,37 @@ fn a_pods_container_is_traced_by_its_own_annotation_and_enforced_through_the_cri
         .await;
         assert_eq!(codes[0], 0, "app under its own profile");
         assert_ne!(codes[1], 0, "mkdir ran under ls's profile");
+
+        // Kubernetes runs a container Unconfined unless its pod asks for a profile: recorded
+        // so, the profile still starts it as Localhost, with privilege escalation or without.
+        let _ = std::fs::remove_file(&app);
+        let annotations =
+            HashMap::from([(format!("{ANNOTATION}/app"), format!("of:{}", app.display()))]);
+        let unconfined = vec![container("app", &["/bin/ls", "/"], None)];
+        let codes = run_pod(
+            &mut cri,
+            pod("unconfined", dir.path(), annotations),
+            "traced",
+            unconfined,
+        )
+        .await;
+        assert_eq!(codes, [0]);
+        let enforced = vec![
+            container("app", &["/bin/ls", "/"], Some(localhost(&app))),
+            without_privilege_escalation(container(
+                "nnp",
+                &["/bin/ls", "/"],
+                Some(localhost(&app)),
+            )),
+            container("refused", &["/bin/mkdir", "/tmp/x"], Some(localhost(&app))),
+        ];
+        let pod = pod("enforced-unconfined", dir.path(), HashMap::new());
+        let codes = run_pod(&mut cri, pod, "", enforced).await;
+        assert_eq!(
+            codes[..2],
+            [0, 0],
+            "recorded Unconfined, enforced as Localhost"
+        );
+        assert_ne!(codes[2], 0, "mkdir ran under ls's profile");
     });
 }

@@ -54,7 +54,7 @@ pub fn label(id: &str) -> hook::node::label::Label {
         recipe: hook::profile::Recipe {
             errno: hook::profile::DEFAULT_ERRNO,
             baseline: None,
-            runtime_floor: false,
+            runtime: None,
         },
     }
 }

@@ -82,7 +82,7 @@ mod tests {
             recipe: Recipe {
                 errno: 38,
                 baseline: Some(json!({ "defaultAction": "SCMP_ACT_ALLOW" })),
-                runtime_floor: true,
+                runtime: Some(crate::profile::runtime::Runtime::Crun),
             },
         };
         write(&mut file, &label, 42).unwrap();

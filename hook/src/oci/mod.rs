@@ -27,6 +27,7 @@ use crate::{
     },
     profile::{
         allowed::{AllowedDirError, AllowedDirs},
+        runtime::Runtime,
         write::{Output, OutputError},
     },
     sys::detach::{self, DetachError},
@@ -133,7 +134,19 @@ fn check(state: &State, options: &Options) -> Result<Job, HookError> {
         caps,
         errno: options.errno,
         log_level: options.log_level,
+        runtime: runtime_running_us(),
     })
+}
+
+/// The OCI runtime that runs this hook: its parent process (runc and crun run hooks
+/// themselves; the runtime wrapper has exec'd the real runtime by then).
+fn runtime_running_us() -> Runtime {
+    let parent = std::os::unix::process::parent_id();
+    let runtime = std::fs::read_link(format!("/proc/{parent}/exe"))
+        .map(|exe| Runtime::of_executable(&exe.to_string_lossy()))
+        .unwrap_or(Runtime::Unknown);
+    log::debug!("run by {} (process {parent})", runtime.name());
+    runtime
 }
 
 /// Succeeds only when this run's profile was written; otherwise the tracer's own reason, which

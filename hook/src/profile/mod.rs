@@ -2,7 +2,8 @@
 //! recording turned into a profile by its [`recipe`] (merged with the `if:` baseline in
 //! [`document`]), checked to be a profile ([`validate`](mod@validate)), read from a file ([`read`]) and
 //! written where the user asked ([`write`](mod@write), within the administrator's [`allowed`]
-//! directories). [`rules`] reads what a profile's rules and architectures say.
+//! directories). [`rules`] reads what a profile's rules and architectures say; [`runtime`]
+//! names what each OCI runtime does under the container's filter before the workload runs.
 
 pub mod allowed;
 pub mod arch;
@@ -10,6 +11,7 @@ pub mod document;
 pub mod read;
 pub mod recipe;
 pub mod rules;
+pub mod runtime;
 pub mod validate;
 pub mod write;
 

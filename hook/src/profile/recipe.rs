@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{arch::Arch, document::Profile};
+use super::{arch::Arch, document::Profile, runtime::Runtime};
 
 /// What a profile needs from a recording: the architectures used (the native one first) and
 /// the names recorded through any of them. One `names` list serves every architecture of a
@@ -18,7 +18,8 @@ pub struct Recorded {
 /// statx → fstatat, ...) take their old path instead of failing with EPERM.
 pub const DEFAULT_ERRNO: u32 = 38;
 
-/// Allowed in every profile the OCI hook writes, recorded or not. After installing the filter,
+/// Allowed in every profile the OCI hook writes, recorded or not, as part of its runtime's
+/// calls (`runtime::Runtime::calls_after_filter`). After installing the filter,
 /// the runtime's own thread runs on until execve, and whether it parks on a futex or returns
 /// from a signal handler in that stretch depends on scheduling, not on the workload: over 25
 /// identical runs of runc 1.1.5 under load, futex was recorded 24 times and rt_sigreturn twice,
@@ -40,16 +41,17 @@ pub struct Recipe {
     pub errno: u32,
     /// The `if:` baseline to extend, validated.
     pub baseline: Option<Value>,
-    /// Whether [`RUNTIME_FLOOR`] is added (containers started by a runtime; not `record`).
-    pub runtime_floor: bool,
+    /// The runtime whose calls after its filter install are added (containers started by a
+    /// runtime; not `record`).
+    pub runtime: Option<Runtime>,
 }
 
 impl Recipe {
     /// The profile for `recorded`.
     pub fn build(&self, recorded: &Recorded) -> Profile {
         let mut names = recorded.names.clone();
-        if self.runtime_floor {
-            names.extend_from_slice(RUNTIME_FLOOR);
+        if let Some(runtime) = self.runtime {
+            names.extend(runtime.calls_after_filter());
         }
         match &self.baseline {
             Some(baseline) => Profile::extending(baseline, names, self.errno, &recorded.arches),
@@ -61,7 +63,9 @@ impl Recipe {
         json!({
             "errno": self.errno,
             "baseline": self.baseline,
-            "runtime_floor": self.runtime_floor,
+            // Read by older binaries (`snapshot` of a newer tracer's container).
+            "runtime_floor": self.runtime.is_some(),
+            "runtime": self.runtime.map(Runtime::name),
         })
     }
 
@@ -69,7 +73,13 @@ impl Recipe {
         Some(Self {
             errno: u32::try_from(value["errno"].as_u64()?).ok()?,
             baseline: Some(value["baseline"].clone()).filter(|b| !b.is_null()),
-            runtime_floor: value["runtime_floor"].as_bool()?,
+            runtime: match value["runtime"].as_str() {
+                Some(name) => Some(Runtime::from_name(name)?),
+                // Written by an older tracer: a runtime that was not told.
+                None => value["runtime_floor"]
+                    .as_bool()?
+                    .then_some(Runtime::Unknown),
+            },
         })
     }
 }

@@ -1,7 +1,7 @@
 //! `record`'s life: a command started as PID 1 of a new PID namespace, held before `execve`
 //! ([`launch`]) while its recorder attaches, then released and waited for (signals passed
-//! on), its recording made into a profile. No runtime starts it, so there is no runtime floor
-//! and everything it does counts from its first instruction.
+//! on), its recording made into a profile. No runtime starts it, so no runtime's calls are
+//! added and everything it does counts from its first instruction.
 
 pub mod launch;
 
@@ -37,12 +37,12 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// A command's recording becomes its profile as it is: no runtime, so no runtime floor.
+    /// A command's recording becomes its profile as it is: no runtime, so no runtime calls.
     fn recipe(&self) -> Recipe {
         Recipe {
             errno: self.errno,
             baseline: None,
-            runtime_floor: false,
+            runtime: None,
         }
     }
 

@@ -26,6 +26,7 @@ use crate::{
     },
     profile::{
         arch::Arch,
+        runtime::Runtime,
         write::{Output, OutputError, INCOMPLETE_SUFFIX},
         Recipe,
     },
@@ -44,6 +45,8 @@ pub struct Job {
     pub caps: Option<CapsJob>,
     pub errno: u32,
     pub log_level: Option<LevelFilter>,
+    /// The OCI runtime that ran the hook, whose own calls the profile allows.
+    pub runtime: Runtime,
 }
 
 /// Where the capability report goes, and what it needs to know of the container.
@@ -78,7 +81,7 @@ impl Job {
         Recipe {
             errno: self.errno,
             baseline: self.baseline.clone(),
-            runtime_floor: true,
+            runtime: Some(self.runtime),
         }
     }
 }
