@@ -10,14 +10,15 @@ use aya_ebpf::{
     EbpfContext,
 };
 use hook_common::{
-    CapCalibration, CapsSeen, ExecKey, BPF_F_NO_PREALLOC, CAP_OPT_NOAUDIT, CAP_SETUID, CAP_SLOTS,
-    CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN, EXEC_SLOTS, KPROBE_ARG_SLOTS,
-    NODE_EPOCH, OFFSET_BPRM_FILENAME, OFFSET_CRED_CAP_EFFECTIVE, OFFSET_CRED_USER_NS, OFFSET_FOUND,
-    OFFSET_NS_INUM, OFFSET_REAL_CRED, TRACED_SLOT_MASK, TRACED_STARTED,
+    CapCalibration, CapsSeen, ExecKey, BPF_F_NO_PREALLOC, CAP_OPT_NOAUDIT, CAP_SETPCAP, CAP_SETUID,
+    CAP_SLOTS, CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN, EXEC_SLOTS,
+    KPROBE_ARG_SLOTS, NODE_EPOCH, OFFSET_BPRM_FILENAME, OFFSET_CRED_CAP_EFFECTIVE,
+    OFFSET_CRED_USER_NS, OFFSET_FOUND, OFFSET_NS_INUM, OFFSET_REAL_CRED, TRACED_SLOT_MASK,
+    TRACED_STARTED,
 };
 
 use crate::{
-    add_member, count_lost, current_task,
+    add_member, capset, count_lost, current_task,
     kernel::{offset, read_u32, read_u64},
     uncached_value, CONTAINERS, NODE, TRACED, VERDICT,
 };
@@ -49,10 +50,67 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
         calibrate(&ctx, cap);
         return 0;
     };
+    let who = (cred, target, cred_ns);
     // The tracepoint has no options: the overcommit check is told by its stack.
-    let quiet = cap == CAP_SYS_ADMIN && is_overcommit_check(&ctx);
-    record_check(task, slot, (cred, target, cred_ns), cap, ret == 0, quiet);
+    if cap == CAP_SYS_ADMIN && is_overcommit_check(&ctx) {
+        record_check(task, slot, who, cap, Kind::Quiet);
+    } else if cap == CAP_SETPCAP {
+        record_capset(task, slot, who, ret == 0);
+    } else {
+        record_check(task, slot, who, cap, Kind::of_verdict(ret == 0));
+    }
     0
+}
+
+/// A CAP_SETPCAP check, weighed against its capset call when it is one (`capset::weigh`):
+/// without effect unless the call raises the inheritable set beyond inheritable | permitted,
+/// and where the call goes on, what it adds to the inheritable set is needed too.
+#[inline(never)]
+fn record_capset(task: u64, slot: u32, who: (u64, u64, u64), granted: bool) {
+    let Some(call) = capset::weigh(task, who.0) else {
+        record_check(task, slot, who, CAP_SETPCAP, Kind::of_verdict(granted));
+        return;
+    };
+    let kind = match call.setpcap_used {
+        true => Kind::of_verdict(granted),
+        false => Kind::Unused,
+    };
+    record_check(task, slot, who, CAP_SETPCAP, kind);
+    if granted || !call.setpcap_used {
+        for cap in 0..CAP_SLOTS as u64 {
+            if (call.raised >> cap) & 1 == 1 {
+                record_check(task, slot, who, cap, Kind::Granted);
+            }
+        }
+    }
+}
+
+/// Which of a container's [`CapsSeen`] sets a check that counts goes to.
+#[derive(Clone, Copy)]
+enum Kind {
+    Granted,
+    Denied,
+    Quiet,
+    Unused,
+}
+
+impl Kind {
+    #[inline(always)]
+    fn of_verdict(granted: bool) -> Self {
+        match granted {
+            true => Kind::Granted,
+            false => Kind::Denied,
+        }
+    }
+
+    /// A check with the options `CAP_OPT_NOAUDIT` marks quiet, else by its verdict.
+    #[inline(always)]
+    fn of_options(opts: u64, granted: bool) -> Self {
+        match opts & CAP_OPT_NOAUDIT != 0 {
+            true => Kind::Quiet,
+            false => Kind::of_verdict(granted),
+        }
+    }
 }
 
 /// `security_capable(cred, ns, cap, opts)`, then its return value.
@@ -69,8 +127,8 @@ pub fn cap_fexit(ctx: FExitContext) -> i32 {
         return 0;
     };
     let cred_ns = read_u64(cred.wrapping_add(offset(OFFSET_CRED_USER_NS)));
-    let quiet = opts & CAP_OPT_NOAUDIT != 0;
-    record_check(task, slot, (cred, target, cred_ns), cap, ret == 0, quiet);
+    let kind = Kind::of_options(opts, ret == 0);
+    record_check(task, slot, (cred, target, cred_ns), cap, kind);
     0
 }
 
@@ -91,8 +149,8 @@ pub fn cap_kprobe(ctx: ProbeContext) -> u32 {
     let cred_ns = read_u64(cred.wrapping_add(offset(OFFSET_CRED_USER_NS)));
     let effective = read_u64(cred.wrapping_add(offset(OFFSET_CRED_CAP_EFFECTIVE)));
     let granted = cap < 64 && (effective >> cap) & 1 == 1;
-    let quiet = opts & CAP_OPT_NOAUDIT != 0;
-    record_check(task, slot, (cred, target, cred_ns), cap, granted, quiet);
+    let kind = Kind::of_options(opts, granted);
+    record_check(task, slot, (cred, target, cred_ns), cap, kind);
     0
 }
 
@@ -135,7 +193,7 @@ pub fn task_exec(ctx: RawTracePointContext) -> i32 {
 /// Records one check of started member `task` for its container `slot`, if it counts
 /// (`contract::CapsSeen`): `who` is (cred, target namespace, the cred's namespace).
 #[inline(always)]
-fn record_check(task: u64, slot: u32, who: (u64, u64, u64), cap: u64, granted: bool, quiet: bool) {
+fn record_check(task: u64, slot: u32, who: (u64, u64, u64), cap: u64, kind: Kind) {
     let (cred, target, cred_ns) = who;
     // Borrowed credentials (overlayfs copy-up, override_creds) are not the workload's.
     if offset(OFFSET_FOUND) == 0 || read_u64(task.wrapping_add(offset(OFFSET_REAL_CRED))) != cred {
@@ -156,10 +214,11 @@ fn record_check(task: u64, slot: u32, who: (u64, u64, u64), cap: u64, granted: b
     };
     // SAFETY: a live map value (the lookup succeeded); only field addresses are taken.
     let bytes = unsafe {
-        match (quiet, granted) {
-            (true, _) => (*seen).quiet.as_mut_ptr(),
-            (false, true) => (*seen).granted.as_mut_ptr(),
-            (false, false) => (*seen).denied.as_mut_ptr(),
+        match kind {
+            Kind::Granted => (*seen).granted.as_mut_ptr(),
+            Kind::Denied => (*seen).denied.as_mut_ptr(),
+            Kind::Quiet => (*seen).quiet.as_mut_ptr(),
+            Kind::Unused => (*seen).unused.as_mut_ptr(),
         }
     };
     set_once(bytes, cap);

@@ -14,6 +14,7 @@
 #![no_main]
 
 mod caps;
+mod capset;
 mod kernel;
 
 use aya_ebpf::{

@@ -1,7 +1,7 @@
 //! The capability report (`caps:` in the annotation) under real podman + runc: each recorded
 //! set, enforced with `--cap-drop=ALL --cap-add=<set>`, gives the same exit status and output
-//! as the run it was recorded from (no false denial), and with `--cap-drop=ALL` alone a
-//! different one whenever the set is not empty (the set is not decoration).
+//! as the run it was recorded from (no false denial), and without any one of its capabilities
+//! a different one (the set is the smallest: nothing in it is decoration).
 
 use std::process::Output;
 
@@ -27,6 +27,25 @@ int main(int argc, char **argv) {\n\
   }\n\
   return 2;\n}\n";
 
+/// `capsetp same` calls capset(2) with the sets it already has, as a process dropping
+/// privileges with libcap does for the sets it keeps; `capsetp inherit` adds CHOWN, which it
+/// holds, to its inheritable set; `capsetp raise` first takes CHOWN out of its permitted set,
+/// so that adding it takes CAP_SETPCAP.
+const CAPSETP: &str = "#include <linux/capability.h>\n#include <stdio.h>\n\
+#include <string.h>\n#include <sys/syscall.h>\n#include <unistd.h>\n\
+static struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };\n\
+int main(int argc, char **argv) {\n\
+  struct __user_cap_data_struct d[2];\n\
+  if (argc != 2 || syscall(SYS_capget, &h, d)) return 2;\n\
+  unsigned chown = 1u << CAP_CHOWN;\n\
+  if (!strcmp(argv[1], \"raise\")) {\n\
+    d[0].permitted &= ~chown; d[0].effective &= ~chown; d[0].inheritable &= ~chown;\n\
+    if (syscall(SYS_capset, &h, d)) { perror(\"capset drop\"); return 1; }\n\
+  }\n\
+  if (strcmp(argv[1], \"same\")) d[0].inheritable |= chown;\n\
+  if (syscall(SYS_capset, &h, d)) { perror(\"capset\"); return 1; }\n\
+  puts(argv[1]); return 0;\n}\n";
+
 /// What the runtime itself does after the filter install: never the workload's.
 const RUNTIMES_OWN: [&str; 3] = ["CAP_SETPCAP", "CAP_SETUID", "CAP_SETGID"];
 
@@ -42,6 +61,8 @@ fn crun() -> Option<Podman> {
 
 fn with_helpers(p: Podman) -> Podman {
     e2e::install_static_helper(p.rootfs(), "capcheck", CAPCHECK);
+    e2e::install_static_helper(p.rootfs(), "capsetp", CAPSETP);
+    e2e::install_static_helper_with(p.rootfs(), "capsetp32", CAPSETP, &["-m32"]);
     std::os::unix::fs::symlink("busybox", p.rootfs().join("bin/chown")).unwrap();
     p
 }
@@ -90,31 +111,44 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Runs `cmd` with the report's own podman flags (plus `extra`), then with `--cap-drop=ALL`
-/// alone: the first must do what the recorded run did, the second (for a non-empty set) not.
+/// Runs `cmd` with the report's own podman flags (plus `extra`): it must do what the recorded
+/// run did. Then once without each capability of the set: each time it must not (a set that
+/// runs the same without one of its capabilities is not the smallest).
 fn enforced(p: &Podman, report: &Value, extra: &[&str], cmd: &[&str], recorded: &Output) {
     let flags = report["run_with"]["podman"].as_str().expect("podman flags");
-    let mut args: Vec<&str> = vec!["--rm"];
-    args.extend(extra);
-    args.extend(flags.split(' '));
-    let same = p.run(&args, cmd);
+    let same = run_with_caps(p, extra, flags, cmd);
     assert_eq!(
         (same.status.code(), &same.stdout),
         (recorded.status.code(), &recorded.stdout),
         "{cmd:?} with {flags}: {}",
         stderr(&same)
     );
-    if names(report, "needed").is_empty() {
-        return;
+    let needed = names(report, "needed");
+    for dropped in &needed {
+        let rest: Vec<&str> = needed
+            .iter()
+            .filter(|n| *n != dropped)
+            .map(|n| n.trim_start_matches("CAP_"))
+            .collect();
+        let flags = match rest.is_empty() {
+            true => "--cap-drop=ALL".to_owned(),
+            false => format!("--cap-drop=ALL --cap-add={}", rest.join(",")),
+        };
+        let without = run_with_caps(p, extra, &flags, cmd);
+        assert_ne!(
+            (without.status.code(), &without.stdout),
+            (recorded.status.code(), &recorded.stdout),
+            "{cmd:?} ran the same without {dropped} ({flags}): the set is not the smallest"
+        );
     }
-    let mut none: Vec<&str> = vec!["--rm", "--cap-drop=ALL"];
-    none.extend(extra);
-    let without = p.run(&none, cmd);
-    assert_ne!(
-        (without.status.code(), &without.stdout),
-        (recorded.status.code(), &recorded.stdout),
-        "{cmd:?} ran the same without any capability: the set is decoration"
-    );
+}
+
+/// `podman run --rm EXTRA... FLAGS... cmd`.
+fn run_with_caps(p: &Podman, extra: &[&str], flags: &str, cmd: &[&str]) -> Output {
+    let mut args: Vec<&str> = vec!["--rm"];
+    args.extend(extra);
+    args.extend(flags.split(' '));
+    p.run(&args, cmd)
 }
 
 #[test]
@@ -258,6 +292,46 @@ fn raw_sockets_and_file_capabilities_need_net_raw() {
     assert_eq!(files[0]["path"], "/bin/capped", "{report}");
     assert_eq!(files[0]["permitted"], serde_json::json!(["CAP_NET_RAW"]));
     enforced(&p, &report, &[], &cmd, &out);
+}
+
+/// capset(2) asks for CAP_SETPCAP every time (`cap_inh_is_capped` in security/commoncap.c),
+/// but needs it only to raise the inheritable set beyond inheritable | permitted: a capset of
+/// the sets it has is checked without effect and runs the same with no capability at all,
+/// natively and through i386. What it adds to the inheritable set must be in the bounding
+/// set (no check tells): adding CHOWN needs CHOWN, and beyond the permitted set CAP_SETPCAP.
+#[test]
+fn capset_needs_setpcap_only_to_raise_the_inheritable_set() {
+    let Some(p) = podman() else {
+        return;
+    };
+    for helper in ["/bin/capsetp", "/bin/capsetp32"] {
+        let cmd = [helper, "same"];
+        let (out, report) = recorded(&p, &[], &cmd);
+        e2e::assert_success("traced capset", &out);
+        assert_eq!(names(&report, "needed"), Vec::<String>::new(), "{report}");
+        assert_eq!(
+            names(&report, "attempted"),
+            Vec::<String>::new(),
+            "{report}"
+        );
+        assert_eq!(
+            names(&report, "checked_without_effect"),
+            ["CAP_SETPCAP"],
+            "{report}"
+        );
+        enforced(&p, &report, &[], &cmd, &out);
+
+        for (mode, needed) in [
+            ("inherit", &["CAP_CHOWN"][..]),
+            ("raise", &["CAP_CHOWN", "CAP_SETPCAP"]),
+        ] {
+            let cmd = [helper, mode];
+            let (out, report) = recorded_as_is(&p, &[], &cmd);
+            e2e::assert_success(&format!("traced capset {mode}"), &out);
+            assert_eq!(names(&report, "needed"), needed, "{mode}: {report}");
+            enforced(&p, &report, &[], &cmd, &out);
+        }
+    }
 }
 
 /// Owning a user namespace the workload made grants it everything inside: that costs the

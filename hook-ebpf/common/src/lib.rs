@@ -79,13 +79,17 @@ pub const CAP_SLOTS: usize = 64;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct CapsSeen {
-    /// Granted (and not quiet).
+    /// Granted (and not quiet); and what a capset call added to the inheritable set, which
+    /// must be in the bounding set (see [`GLOBAL_CAPSET`]).
     pub granted: [u8; CAP_SLOTS],
     /// Denied (and not quiet): the workload ran without it.
     pub denied: [u8; CAP_SLOTS],
     /// `CAP_OPT_NOAUDIT` checks, whatever their verdict (fexit only: the tracepoint has no
     /// options).
     pub quiet: [u8; CAP_SLOTS],
+    /// Checks whose verdict the kernel did not use in that call, whatever it was (see
+    /// [`GLOBAL_CAPSET`]): the workload would have done the same without the capability.
+    pub unused: [u8; CAP_SLOTS],
 }
 
 // SAFETY: `repr(C)` bytes with no padding; every byte pattern is a valid value.
@@ -160,8 +164,33 @@ pub const OFFSET_CRED_CAP_EFFECTIVE: usize = 4;
 pub const OFFSET_TASK_NSPROXY: usize = 5;
 pub const OFFSET_NSPROXY_MNT_NS: usize = 6;
 pub const OFFSET_MNT_NS_INUM: usize = 7;
-pub const OFFSET_FOUND: usize = 8;
-pub const OFFSET_SLOTS: usize = 9;
+/// `cred.cap_inheritable` and `cred.cap_permitted` (64 bits, as `cap_effective`): what
+/// capset(2)'s CAP_SETPCAP check is weighed against (see [`GLOBAL_CAPSET`]).
+pub const OFFSET_CRED_CAP_INHERITABLE: usize = 8;
+pub const OFFSET_CRED_CAP_PERMITTED: usize = 9;
+pub const OFFSET_FOUND: usize = 10;
+pub const OFFSET_SLOTS: usize = 11;
+
+/// Read-only global `[u64; CAPSET_SLOTS]`: how the tracepoint program reads the capset(2) call
+/// a CAP_SETPCAP check is made in, set by userspace for this architecture. `cap_capset`
+/// (security/commoncap.c) asks `cap_inh_is_capped()` for CAP_SETPCAP on every call, and uses
+/// the answer only when the new inheritable set is not within the old inheritable | permitted
+/// sets: otherwise the check is [`CapsSeen::unused`]. The slots: [`CAPSET_NR_OFFSET`], the
+/// byte offset in the task's user `struct pt_regs` of the syscall number (`orig_ax`,
+/// `syscallno`); [`CAPSET_NATIVE`] and [`CAPSET_COMPAT`], capset's number in each table
+/// (`u64::MAX`: none); [`CAPSET_NATIVE_ARGS`] and [`CAPSET_COMPAT_ARGS`], the offsets of its
+/// two arguments (header, data) for each ABI. All 0 (the default): never decided, the check
+/// counts by its verdict.
+pub const GLOBAL_CAPSET: &str = "CAPSET";
+pub const CAPSET_NR_OFFSET: usize = 0;
+pub const CAPSET_NATIVE: usize = 1;
+pub const CAPSET_COMPAT: usize = 2;
+pub const CAPSET_NATIVE_ARGS: usize = 3;
+pub const CAPSET_COMPAT_ARGS: usize = 5;
+pub const CAPSET_SLOTS: usize = 7;
+pub const CAP_SETPCAP: u64 = 8;
+/// `_LINUX_CAPABILITY_VERSION_1`: one 32-bit word per set; later versions have two.
+pub const CAPABILITY_VERSION_1: u32 = 0x1998_0330;
 
 /// Hash map, mount namespace inode number -> slot, for containers without a cgroup of their
 /// own (crun `--cgroups=disabled`, a runtime that leaves them in its own cgroup): a process

@@ -19,6 +19,8 @@ pub struct Checks {
     pub granted: CapSet,
     pub denied: CapSet,
     pub quiet: CapSet,
+    /// Checked where the kernel did not use the verdict (see `contract::GLOBAL_CAPSET`).
+    pub unused: CapSet,
     pub executed: Vec<String>,
 }
 
@@ -30,6 +32,8 @@ pub struct Report {
     pub needed: CapSet,
     pub attempted: CapSet,
     pub quiet: CapSet,
+    /// Checked, but the kernel did the same whatever the verdict: neither needed nor attempted.
+    pub unused: CapSet,
     pub files: Vec<FileCaps>,
     /// Executed files whose capabilities could not be read, and why.
     pub not_inspected: Vec<(String, String)>,
@@ -58,6 +62,7 @@ impl Report {
             needed,
             attempted: checks.denied.minus(needed),
             quiet: checks.quiet.minus(needed),
+            unused: checks.unused.minus(needed),
             files,
             not_inspected,
             root_user,
@@ -106,6 +111,7 @@ impl Report {
             "needed": self.needed.names(),
             "attempted": self.attempted.names(),
             "checked_quietly": self.quiet.names(),
+            "checked_without_effect": self.unused.names(),
             "from_file_capabilities": files,
             "executables_not_inspected": not_inspected,
             "run_with": run_with(self.needed, self.root_user),
@@ -139,6 +145,8 @@ impl Report {
             needed: set("needed")?,
             attempted: set("attempted")?,
             quiet: set("checked_quietly")?,
+            // Reports written before this field existed had none.
+            unused: set_of_names(&doc["checked_without_effect"]).unwrap_or_default(),
             files,
             not_inspected: Vec::new(),
             root_user: doc["user"].as_str() != Some("non-root"),
@@ -151,6 +159,7 @@ impl Report {
             needed: CapSet::default(),
             attempted: CapSet::default(),
             quiet: CapSet::default(),
+            unused: CapSet::default(),
             files: Vec::new(),
             not_inspected: Vec::new(),
             root_user: true,
@@ -173,6 +182,7 @@ impl Report {
             m.needed = m.needed.union(report.needed);
             m.attempted = m.attempted.union(report.attempted).minus(m.needed);
             m.quiet = m.quiet.union(report.quiet).minus(m.needed);
+            m.unused = m.unused.union(report.unused).minus(m.needed);
             for file in &report.files {
                 if !m.files.contains(file) {
                     m.files.push(file.clone());
@@ -193,6 +203,7 @@ impl Report {
                     .to_owned(),
             );
         }
+        notes.extend(capset_note(observed_by, self.needed));
         if !self.needed.minus(CapSet::of([10])).is_empty() {
             notes.push(
                 "Kubernetes' restricted Pod Security level allows adding only \
@@ -209,6 +220,23 @@ impl Report {
         }
         notes
     }
+}
+
+/// What a report says of capset's CAP_SETPCAP check (`cap_inh_is_capped` in
+/// security/commoncap.c), where it could not be weighed against the call's own sets: only the
+/// tracepoint program reads them (`contract::GLOBAL_CAPSET`).
+fn capset_note(observed_by: &str, needed: CapSet) -> Option<String> {
+    const SETPCAP: u32 = 8;
+    if observed_by.starts_with("kprobe") && needed.contains(SETPCAP) {
+        return Some(
+            "CAP_SETPCAP may come from capset(2) alone: through a kprobe, capset's own check is              counted whatever the call asked, though the kernel uses its verdict only when the              new inheritable set exceeds inheritable|permitted"
+                .to_owned(),
+        );
+    }
+    observed_by.starts_with("fexit").then(|| {
+        "capset(2)'s CAP_SETPCAP check bypasses security_capable, so fexit cannot see it: a          workload that raises its inheritable set beyond its permitted set needs CAP_SETPCAP          without this report saying so"
+            .to_owned()
+    })
 }
 
 /// A JSON array of `CAP_*` names as a set; `None` when it is not one or names one unknown.
@@ -279,6 +307,7 @@ mod tests {
             granted: CapSet::of(granted.iter().copied()),
             denied: CapSet::of(denied.iter().copied()),
             quiet: CapSet::of(quiet.iter().copied()),
+            unused: CapSet::default(),
             executed: vec!["/bin/true".into(), "relative".into()],
         }
     }
@@ -311,6 +340,41 @@ mod tests {
             2
         );
         assert_eq!(report.summary(), "needs CHOWN,SETGID");
+    }
+
+    /// capset's SETPCAP check that decided nothing is neither needed nor attempted, unless
+    /// another check needed it; older reports without the field still read.
+    #[test]
+    fn a_check_without_effect_is_neither_needed_nor_attempted() {
+        let mut seen = checks(&[6], &[], &[]);
+        seen.unused = CapSet::of([8, 6]);
+        seen.executed.clear();
+        let report = Report::build(Ok("tracepoint".into()), Some(&seen), Path::new("/"), true);
+        let doc = report.to_json();
+        assert_eq!(doc["needed"], json!(["CAP_SETGID"]));
+        assert_eq!(doc["attempted"], json!([]));
+        assert_eq!(doc["checked_without_effect"], json!(["CAP_SETPCAP"]));
+        assert_eq!(Report::from_json(&doc), Some(report));
+        let mut old = doc.clone();
+        old.as_object_mut()
+            .unwrap()
+            .remove("checked_without_effect");
+        assert_eq!(Report::from_json(&old).unwrap().unused, CapSet::default());
+    }
+
+    #[test]
+    fn setpcap_from_a_kprobe_is_told_to_be_possibly_capsets_alone() {
+        let seen = checks(&[8], &[], &[]);
+        let kprobe = Report::build(
+            Ok("kprobe cap_capable".into()),
+            Some(&seen),
+            Path::new("/"),
+            true,
+        );
+        let notes = kprobe.to_json()["notes"].to_string();
+        assert!(notes.contains("capset"), "{notes}");
+        let tracepoint = Report::build(Ok("tracepoint".into()), Some(&seen), Path::new("/"), true);
+        assert!(!tracepoint.to_json()["notes"].to_string().contains("capset"));
     }
 
     #[test]

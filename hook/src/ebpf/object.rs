@@ -41,6 +41,7 @@ pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
     let markers = marker_numbers(arch);
     let arg_offsets = arch.pt_regs_arg_offsets();
     let kprobe_args = arch.kprobe_arg_offsets();
+    let capset = arch.capset_reader();
     let abi_probe = abi_probe(arch, kernel_version());
     let mut clock = Instant::now();
     let (kernel_offsets, offsets_missing) = match kernel_offsets() {
@@ -57,6 +58,7 @@ pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
         .override_global(contract::GLOBAL_MARKERS, &markers, true)
         .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
         .override_global(contract::GLOBAL_KPROBE_ARGS, &kprobe_args, true)
+        .override_global(contract::GLOBAL_CAPSET, &capset, true)
         .override_global(contract::GLOBAL_ABI_PROBE, &abi_probe, true)
         .override_global(contract::GLOBAL_KERNEL_OFFSETS, &kernel_offsets, true)
         .load(OBJECT)?;

@@ -20,7 +20,7 @@ const KIND_STRUCT: u32 = 4;
 const KIND_UNION: u32 = 5;
 
 /// The fields, as (struct, member) names, in `contract::OFFSET_*` order.
-const FIELDS: [(&str, &str); 8] = [
+const FIELDS: [(&str, &str); 10] = [
     ("task_struct", "real_cred"),
     ("cred", "user_ns"),
     ("user_namespace", "ns"),
@@ -29,6 +29,8 @@ const FIELDS: [(&str, &str); 8] = [
     ("task_struct", "nsproxy"),
     ("nsproxy", "mnt_ns"),
     ("mnt_namespace", "ns"),
+    ("cred", "cap_inheritable"),
+    ("cred", "cap_permitted"),
 ];
 /// `user_namespace.ns` and `mnt_namespace.ns` are `struct ns_common`s; the inode number is
 /// inside.
@@ -244,7 +246,7 @@ mod tests {
     fn members_are_found_through_anonymous_unions_and_bitfields() {
         let strings = b"\0int\0task_struct\0real_cred\0cred\0user_ns\0user_namespace\0ns\0\
                         ns_common\0inum\0linux_binprm\0filename\0cap_effective\0nsproxy\0mnt_ns\0\
-                        mnt_namespace\0";
+                        mnt_namespace\0cap_inheritable\0cap_permitted\0";
         let at = |name: &str| {
             let text = std::str::from_utf8(strings).unwrap();
             text.split('\0')
@@ -266,8 +268,11 @@ mod tests {
         // 3: task_struct { int a @0; union { real_cred @64 } @1024; nsproxy @2048 }
         types.extend(head(at("task_struct"), KIND_STRUCT, 3, 512));
         types.extend([at("int"), 1, 0, 0, 2, 1024, at("nsproxy"), 1, 2048]);
-        // 4: cred { cap_effective @ bit 320, user_ns @ bit 832, as a bitfield-flagged struct }
-        types.extend([at("cred"), 1 << 31 | KIND_STRUCT << 24 | 2, 200]);
+        // 4: cred { cap_inheritable @ 192, cap_permitted @ 256, cap_effective @ bit 320,
+        // user_ns @ bit 832, as a bitfield-flagged struct }
+        types.extend([at("cred"), 1 << 31 | KIND_STRUCT << 24 | 4, 200]);
+        types.extend([at("cap_inheritable"), 1, 192]);
+        types.extend([at("cap_permitted"), 1, 256]);
         types.extend([at("cap_effective"), 1, 320]);
         types.extend([at("user_ns"), 1, 1 << 24 | 832]);
         // 5: ns_common { inum @ 128 }, 6: user_namespace { ns @ 256 }, 7: linux_binprm.
@@ -288,6 +293,8 @@ mod tests {
         assert_eq!(offsets[contract::OFFSET_NS_INUM], (256 + 128) / 8);
         assert_eq!(offsets[contract::OFFSET_BPRM_FILENAME], 384 / 8);
         assert_eq!(offsets[contract::OFFSET_CRED_CAP_EFFECTIVE], 320 / 8);
+        assert_eq!(offsets[contract::OFFSET_CRED_CAP_INHERITABLE], 192 / 8);
+        assert_eq!(offsets[contract::OFFSET_CRED_CAP_PERMITTED], 256 / 8);
         assert_eq!(offsets[contract::OFFSET_TASK_NSPROXY], 2048 / 8);
         assert_eq!(offsets[contract::OFFSET_NSPROXY_MNT_NS], 64 / 8);
         assert_eq!(offsets[contract::OFFSET_MNT_NS_INUM], (512 + 128) / 8);
@@ -298,7 +305,7 @@ mod tests {
     fn a_kept_answer_is_used_only_for_its_kernel() {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("kernel-offsets");
-        let offsets = [1, 2, 3, 4, 5, 6, 7, 8, 1];
+        let offsets = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1];
         keep(&cache, "6.18 #1", &offsets);
         assert_eq!(cached(&cache, "6.18 #1"), Some(offsets));
         assert_eq!(cached(&cache, "6.18 #2"), None, "another build");

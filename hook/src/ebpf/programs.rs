@@ -440,12 +440,14 @@ mod tests {
         let probe = [0u8; 8 * contract::ABI_PROBE_SLOTS];
         let kernel = [0u8; 8 * contract::OFFSET_SLOTS];
         let kprobe = [0u8; 8 * contract::KPROBE_ARG_SLOTS];
+        let capset = [0u8; 8 * contract::CAPSET_SLOTS];
         let globals = [
             (contract::GLOBAL_MARKERS, &markers[..]),
             (contract::GLOBAL_PT_REGS_ARGS, &offsets[..]),
             (contract::GLOBAL_ABI_PROBE, &probe[..]),
             (contract::GLOBAL_KERNEL_OFFSETS, &kernel[..]),
             (contract::GLOBAL_KPROBE_ARGS, &kprobe[..]),
+            (contract::GLOBAL_CAPSET, &capset[..]),
         ]
         .into_iter()
         .map(|(name, bytes)| (name, (bytes, true)))

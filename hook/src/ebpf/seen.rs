@@ -150,6 +150,7 @@ pub fn read_caps(programs: &Programs, index: u32) -> Result<Option<Checks>, Prog
         granted: set(&seen.granted),
         denied: set(&seen.denied),
         quiet: set(&seen.quiet),
+        unused: set(&seen.unused),
         executed,
     }))
 }

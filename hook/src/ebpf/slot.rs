@@ -237,6 +237,7 @@ fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
         granted: none,
         denied: none,
         quiet: none,
+        unused: none,
     };
     set_array(programs, contract::MAP_CAPS, index, empty)?;
     remove_execs(programs, index)

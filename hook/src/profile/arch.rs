@@ -54,7 +54,6 @@ impl Arch {
         (0..crate::contract::SYSCALL_SLOTS as u32).find(|&nr| self.syscall_name(nr) == Some(name))
     }
 
-    /// Byte offsets of syscall arguments 0, 1 and 2 inside the kernel's `struct pt_regs`.
     /// The architecture a `SCMP_ARCH_*` name stands for, when it is one we have a table of.
     pub fn from_seccomp_name(name: &str) -> Option<Arch> {
         [Arch::X86_64, Arch::Aarch64, Arch::X86, Arch::X32, Arch::Arm]
@@ -67,6 +66,7 @@ impl Arch {
         (0..crate::contract::SYSCALL_SLOTS as u32).filter_map(move |nr| self.syscall_name(nr))
     }
 
+    /// Byte offsets of syscall arguments 0, 1 and 2 inside the kernel's `struct pt_regs`.
     pub fn pt_regs_arg_offsets(self) -> [u64; 3] {
         match self {
             // r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di ...: dx, si, di at 12..=14.
@@ -76,6 +76,32 @@ impl Arch {
             // Never native: only the native ABI's markers are read.
             Arch::X86 | Arch::X32 | Arch::Arm => [0; 3],
         }
+    }
+
+    /// The `contract::GLOBAL_CAPSET` array: where capset's number and its two arguments are in
+    /// a task's user `struct pt_regs`, and capset's number in the native and compat tables.
+    pub fn capset_reader(self) -> [u64; crate::contract::CAPSET_SLOTS] {
+        let number = |abi: Option<Arch>| {
+            abi.and_then(|a| a.syscall_number("capset"))
+                .map_or(u64::MAX, u64::from)
+        };
+        let [native, compat, _] = self.abis();
+        let (nr, native_args, compat_args) = match self {
+            // orig_ax is the 16th word; di and si carry native arguments, bx and cx i386's.
+            Arch::X86_64 => (15 * 8, [14 * 8, 13 * 8], [5 * 8, 11 * 8]),
+            // syscallno follows regs[31], sp, pc, pstate and orig_x0; x0 and x1 for both ABIs.
+            Arch::Aarch64 => (35 * 8, [0, 8], [0, 8]),
+            Arch::X86 | Arch::X32 | Arch::Arm => return [0; crate::contract::CAPSET_SLOTS],
+        };
+        [
+            nr,
+            number(native),
+            number(compat),
+            native_args[0],
+            native_args[1],
+            compat_args[0],
+            compat_args[1],
+        ]
     }
 
     /// Byte offsets in `struct pt_regs` of a kernel function's arguments 0..=3 at its entry
