@@ -20,29 +20,19 @@ pub enum Runtime {
     Unknown,
 }
 
-/// runc after `InitSeccomp` in `libcontainer/standard_init_linux.go` (`setns_init_linux.go`
-/// for `runc exec` makes a subset). Measured on 1.1.5 (Debian 12) over 25 podman runs, as root
-/// and as another user: `finalizeNamespace` closes the descriptors it does not pass on
-/// (`/proc/self/fd` checked to be procfs, read, each marked close-on-exec; 1.2+ with
-/// `close_range`), reads `/proc/self/status`, drops the bounding set, sets ambient capabilities
-/// and the user (`setgroups`, `setgid`, `setuid`, the standard descriptors `fchown`ed), changes
-/// directory; the binary is looked up (`faccessat2`), the exec FIFO opened and written, and the
-/// workload `execve`d. From 1.3's sources: `/proc` reached through `openat2` (`statx`,
-/// `readlinkat` without it), `getcwd`, glibc's setxid broadcast (`tgkill`), Go's restored
-/// RLIMIT_NOFILE (`prlimit64`). The Go runtime may park, yield, take a signal, preempt or grow
-/// its heap at any moment in between (its init thread runs with one P, so it does not spin
-/// in `nanosleep` looking for work). Left out: what only a failure path tries (the mount API
-/// `/proc` fallbacks, whose ENOSYS sends runc on to plain `openat`).
-const RUNC: &[&str] = &[
-    "brk",
+/// What runc and crun both make after their filter install: closing the descriptors they do
+/// not pass on (`close_range`, else `/proc/self/fd` checked to be procfs, read, each marked
+/// close-on-exec), capabilities (`capget`, `capset`, bounding set and ambient through `prctl`),
+/// supplementary groups, the standard descriptors `fchown`ed for another user, the working
+/// directory (a retried `chdir` checked with `getcwd`), the start notification, `execve`.
+/// `futex`, `rt_sigreturn`, `sched_yield` and `restart_syscall` are `RUNTIME_FLOOR`'s.
+const BOTH: &[&str] = &[
     "capget",
     "capset",
     "chdir",
     "close",
     "close_range",
-    "epoll_ctl",
     "execve",
-    "faccessat2",
     "fchown",
     "fcntl",
     "fstat",
@@ -50,66 +40,57 @@ const RUNC: &[&str] = &[
     "futex",
     "getcwd",
     "getdents64",
+    "newfstatat",
+    "openat",
+    "prctl",
+    "read",
+    "restart_syscall",
+    "rt_sigreturn",
+    "sched_yield",
+    "setgroups",
+    "write",
+];
+
+/// runc's own, after `InitSeccomp` in `libcontainer/standard_init_linux.go`
+/// (`setns_init_linux.go` for `runc exec` makes a subset). Measured on 1.1.5 (Debian 12) over
+/// 25 podman runs, as root and as another user: `/proc/self/status` read through Go's poller
+/// (`epoll_ctl`), `setgid` and `setuid` on the init thread, the binary looked up
+/// (`faccessat2`), `getppid` for the parent-death signal, the exec FIFO opened and written.
+/// From 1.3's sources: `/proc` reached through `openat2` (`statx`, `readlinkat` without it),
+/// glibc's setxid broadcast (`getpid`, `tgkill`), Go's restored RLIMIT_NOFILE (`prlimit64`).
+/// The Go runtime may park, take a signal, preempt or grow its heap (`brk` under cgo, `mmap`,
+/// `munmap`, `madvise`) at any moment; its init thread runs with one P, so it does not spin in
+/// `nanosleep` looking for work. Left out: what only a failure path tries (the mount API's
+/// route to `/proc`, whose ENOSYS sends runc on to plain `openat`).
+const RUNC: &[&str] = &[
+    "brk",
+    "epoll_ctl",
+    "faccessat2",
     "getpid",
     "getppid",
     "madvise",
     "mmap",
     "munmap",
-    "newfstatat",
-    "openat",
     "openat2",
-    "prctl",
     "prlimit64",
-    "read",
     "readlinkat",
-    "restart_syscall",
-    "rt_sigreturn",
-    "sched_yield",
     "setgid",
-    "setgroups",
     "setuid",
     "statx",
     "tgkill",
-    "write",
 ];
 
-/// crun after `libcrun_apply_seccomp` in `src/libcrun/container.c`. Measured on 1.8 (Debian
-/// 12) over 25 podman runs, as root and as another user: the bounding set, `setresgid` and
-/// `setresuid`, `capset` and ambient capabilities through `prctl`, signal dispositions reset
-/// (`rt_sigprocmask`, `rt_sigaction`), the start notification on the sync socket (`write`),
-/// the wait for `start` on the exec FIFO (`pselect6`, `read`), `execve`. From 1.2x's sources:
-/// `close_range` before `execve` (a walk of `/proc/self/fd` where it fails), a retried
-/// `chdir` checked with `getcwd`, and for `exec` the `setgroups` and the terminal's
-/// `ioctl`/`fchown`.
+/// crun's own, after `libcrun_apply_seccomp` in `src/libcrun/container.c`. Measured on 1.8
+/// (Debian 12) over 25 podman runs, as root and as another user: `setresgid` and `setresuid`,
+/// signal dispositions reset (`rt_sigprocmask`, `rt_sigaction`), the wait for `start` on the
+/// exec FIFO (`pselect6`). From 1.2x's sources: the terminal's `ioctl` for `exec`.
 const CRUN: &[&str] = &[
-    "capget",
-    "capset",
-    "chdir",
-    "close",
-    "close_range",
-    "execve",
-    "fchown",
-    "fcntl",
-    "fstat",
-    "fstatfs",
-    "futex",
-    "getcwd",
-    "getdents64",
     "ioctl",
-    "newfstatat",
-    "openat",
-    "prctl",
     "pselect6",
-    "read",
-    "restart_syscall",
     "rt_sigaction",
     "rt_sigprocmask",
-    "rt_sigreturn",
-    "sched_yield",
-    "setgroups",
     "setresgid",
     "setresuid",
-    "write",
 ];
 
 impl Runtime {
@@ -142,11 +123,16 @@ impl Runtime {
 
     /// The calls this runtime may make under the container's filter before the workload runs.
     pub fn calls_after_filter(self) -> Vec<&'static str> {
-        let mut names: Vec<&str> = match self {
-            Runtime::Runc => RUNC.to_vec(),
-            Runtime::Crun => CRUN.to_vec(),
-            Runtime::Unknown => RUNC.iter().chain(CRUN).copied().collect(),
+        let own: &[&[&str]] = match self {
+            Runtime::Runc => &[RUNC],
+            Runtime::Crun => &[CRUN],
+            Runtime::Unknown => &[RUNC, CRUN],
         };
+        let mut names: Vec<&str> = BOTH
+            .iter()
+            .chain(own.iter().copied().flatten())
+            .copied()
+            .collect();
         names.sort_unstable();
         names.dedup();
         names
