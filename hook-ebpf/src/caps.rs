@@ -10,16 +10,16 @@ use aya_ebpf::{
     EbpfContext,
 };
 use hook_common::{
-    CapCalibration, CapsSeen, ExecKey, BPF_F_NO_PREALLOC, CAP_OPT_NOAUDIT, CAP_SETPCAP, CAP_SETUID,
-    CAP_SLOTS, CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN, EXEC_SLOTS,
-    KPROBE_ARG_SLOTS, NODE_EPOCH, OFFSET_BPRM_FILENAME, OFFSET_CRED_CAP_EFFECTIVE,
+    CapCalibration, CapsSeen, ExecKey, BPF_F_NO_PREALLOC, CAP_FSETID, CAP_OPT_NOAUDIT, CAP_SETPCAP,
+    CAP_SETUID, CAP_SLOTS, CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN,
+    EXEC_SLOTS, KPROBE_ARG_SLOTS, NODE_EPOCH, OFFSET_BPRM_FILENAME, OFFSET_CRED_CAP_EFFECTIVE,
     OFFSET_CRED_USER_NS, OFFSET_FOUND, OFFSET_NS_INUM, OFFSET_REAL_CRED, TRACED_SLOT_MASK,
     TRACED_STARTED,
 };
 
 use crate::{
-    add_member, capset, count_lost, current_task,
-    kernel::{offset, read_u32, read_u64},
+    add_member, capset, chmod, count_lost, current_task,
+    kernel::{global, offset, read_u32, read_u64},
     uncached_value, CONTAINERS, NODE, TRACED, VERDICT,
 };
 
@@ -56,6 +56,8 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
         record_check(task, slot, who, cap, Kind::Quiet);
     } else if cap == CAP_SETPCAP {
         record_capset(task, slot, who, ret == 0);
+    } else if cap == CAP_FSETID && chmod::fsetid_unused(task) {
+        record_check(task, slot, who, cap, Kind::Unused);
     } else {
         record_check(task, slot, who, cap, Kind::of_verdict(ret == 0));
     }
@@ -157,9 +159,7 @@ pub fn cap_kprobe(ctx: ProbeContext) -> u32 {
 /// Argument `i` of the probed function, from the registers at `regs`.
 #[inline(always)]
 fn kprobe_arg(regs: u64, i: usize) -> u64 {
-    // SAFETY: a volatile read of our own static, in bounds (the index is checked).
-    let at = unsafe { core::ptr::read_volatile(&KPROBE_ARGS[i]) };
-    read_u64(regs.wrapping_add(at))
+    read_u64(regs.wrapping_add(global(&KPROBE_ARGS, i)))
 }
 
 /// A member's successful execve: its workload has started, and the file's name is kept.

@@ -12,8 +12,15 @@ static KERNEL_OFFSETS: [u64; OFFSET_SLOTS] = [0; OFFSET_SLOTS];
 /// `KERNEL_OFFSETS[i]`, as the loader wrote it.
 #[inline(always)]
 pub fn offset(i: usize) -> u64 {
+    global(&KERNEL_OFFSETS, i)
+}
+
+/// Element `i` of one of our read-only globals, as the loader wrote it: volatile, so the
+/// compiler never folds in the zeros it was declared with.
+#[inline(always)]
+pub fn global<const N: usize>(array: &'static [u64; N], i: usize) -> u64 {
     // SAFETY: a volatile read of our own static, in bounds (the index is checked).
-    unsafe { core::ptr::read_volatile(&KERNEL_OFFSETS[i]) }
+    unsafe { core::ptr::read_volatile(&array[i]) }
 }
 
 #[inline(always)]

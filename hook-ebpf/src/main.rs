@@ -15,7 +15,9 @@
 
 mod caps;
 mod capset;
+mod chmod;
 mod kernel;
+mod syscall;
 
 use aya_ebpf::{
     helpers::{
@@ -40,7 +42,7 @@ use hook_common::{
     PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER,
     SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, TRACED_SLOT_MASK, WINDOW_OPEN,
 };
-use kernel::{offset, read_u32, read_u64};
+use kernel::{global, offset, read_u32, read_u64};
 
 /// Syscall numbers that may open a task's window (`contract::MARKER_*`); `u64::MAX` never
 /// matches. Node-wide facts of the architecture and kernel, written by the loader. The arrays
@@ -95,8 +97,7 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
     let regs: *const u8 = ctx.arg(0);
     // Only read when a marker syscall asks, i.e. a few times per container.
     let arg = |i: usize| {
-        // SAFETY: a volatile read of our own static, in bounds (the index is checked).
-        let offset = unsafe { core::ptr::read_volatile(&PT_REGS_ARGS[i]) } as usize;
+        let offset = global(&PT_REGS_ARGS, i) as usize;
         // SAFETY: the helper checks the address itself and fails rather than faults.
         unsafe { bpf_probe_read_kernel(regs.wrapping_add(offset) as *const u64) }.unwrap_or(0)
     };
@@ -298,15 +299,13 @@ fn is_compat(task: u64) -> bool {
 /// `MARKERS[i]`, as the loader wrote it.
 #[inline(always)]
 fn marker(i: usize) -> u64 {
-    // SAFETY: a volatile read of our own static, in bounds (the index is checked).
-    unsafe { core::ptr::read_volatile(&MARKERS[i]) }
+    global(&MARKERS, i)
 }
 
 /// `ABI_PROBE[i]`, as the loader wrote it.
 #[inline(always)]
 fn abi_probe(i: usize) -> u64 {
-    // SAFETY: a volatile read of our own static, in bounds (the index is checked).
-    unsafe { core::ptr::read_volatile(&ABI_PROBE[i]) }
+    global(&ABI_PROBE, i)
 }
 
 /// One of the syscalls that may make a task a member: a few compares, paid by every

@@ -80,7 +80,7 @@ pub const CAP_SLOTS: usize = 64;
 #[derive(Clone, Copy)]
 pub struct CapsSeen {
     /// Granted (and not quiet); and what a capset call added to the inheritable set, which
-    /// must be in the bounding set (see [`GLOBAL_CAPSET`]).
+    /// must be in the bounding set (see [`WEIGHED_CALLS`]).
     pub granted: [u8; CAP_SLOTS],
     /// Denied (and not quiet): the workload ran without it.
     pub denied: [u8; CAP_SLOTS],
@@ -88,7 +88,7 @@ pub struct CapsSeen {
     /// options).
     pub quiet: [u8; CAP_SLOTS],
     /// Checks whose verdict the kernel did not use in that call, whatever it was (see
-    /// [`GLOBAL_CAPSET`]): the workload would have done the same without the capability.
+    /// [`WEIGHED_CALLS`]): the workload would have done the same without the capability.
     pub unused: [u8; CAP_SLOTS],
 }
 
@@ -165,29 +165,43 @@ pub const OFFSET_TASK_NSPROXY: usize = 5;
 pub const OFFSET_NSPROXY_MNT_NS: usize = 6;
 pub const OFFSET_MNT_NS_INUM: usize = 7;
 /// `cred.cap_inheritable` and `cred.cap_permitted` (64 bits, as `cap_effective`): what
-/// capset(2)'s CAP_SETPCAP check is weighed against (see [`GLOBAL_CAPSET`]).
+/// capset(2)'s CAP_SETPCAP check is weighed against (see [`WEIGHED_CALLS`]).
 pub const OFFSET_CRED_CAP_INHERITABLE: usize = 8;
 pub const OFFSET_CRED_CAP_PERMITTED: usize = 9;
 pub const OFFSET_FOUND: usize = 10;
 pub const OFFSET_SLOTS: usize = 11;
 
-/// Read-only global `[u64; CAPSET_SLOTS]`: how the tracepoint program reads the capset(2) call
-/// a CAP_SETPCAP check is made in, set by userspace for this architecture. `cap_capset`
-/// (security/commoncap.c) asks `cap_inh_is_capped()` for CAP_SETPCAP on every call, and uses
-/// the answer only when the new inheritable set is not within the old inheritable | permitted
-/// sets: otherwise the check is [`CapsSeen::unused`]. The slots: [`CAPSET_NR_OFFSET`], the
-/// byte offset in the task's user `struct pt_regs` of the syscall number (`orig_ax`,
-/// `syscallno`); [`CAPSET_NATIVE`] and [`CAPSET_COMPAT`], capset's number in each table
-/// (`u64::MAX`: none); [`CAPSET_NATIVE_ARGS`] and [`CAPSET_COMPAT_ARGS`], the offsets of its
-/// two arguments (header, data) for each ABI. All 0 (the default): never decided, the check
-/// counts by its verdict.
-pub const GLOBAL_CAPSET: &str = "CAPSET";
-pub const CAPSET_NR_OFFSET: usize = 0;
-pub const CAPSET_NATIVE: usize = 1;
-pub const CAPSET_COMPAT: usize = 2;
-pub const CAPSET_NATIVE_ARGS: usize = 3;
-pub const CAPSET_COMPAT_ARGS: usize = 5;
-pub const CAPSET_SLOTS: usize = 7;
+/// Read-only globals that read the system call a task is in from its saved user registers,
+/// where a capability check inside it is weighed against what the call asked (see
+/// [`CapsSeen::unused`]). `[u64; USER_REGS_SLOTS]`: [`USER_REGS_NR`], the byte offset in
+/// `struct pt_regs` of the number (`orig_ax`, `syscallno`); [`USER_REGS_NATIVE_ARGS`] and
+/// [`USER_REGS_COMPAT_ARGS`], the offsets of arguments 0..=2 for each ABI. All 0 (the default):
+/// never read, every check counts by its verdict.
+pub const GLOBAL_USER_REGS: &str = "USER_REGS";
+pub const USER_REGS_NR: usize = 0;
+pub const USER_REGS_NATIVE_ARGS: usize = 1;
+pub const USER_REGS_COMPAT_ARGS: usize = 4;
+pub const USER_REGS_SLOTS: usize = 7;
+/// `[u64; WEIGHED_SLOTS]`: the numbers of [`WEIGHED_CALLS`] in the native table, then in the
+/// compat one (`u64::MAX`: the ABI has no such call).
+pub const GLOBAL_WEIGHED_CALLS: &str = "WEIGHED_CALLS";
+/// The calls whose checks are weighed: capset's CAP_SETPCAP (`cap_capset` asks
+/// `cap_inh_is_capped()` on every call, and uses the answer only when the new inheritable set
+/// exceeds the old inheritable | permitted sets; the capabilities it adds to the inheritable
+/// set must be in the bounding set, with no check at all), and the chmod family's CAP_FSETID
+/// (`setattr_prepare` and `setattr_copy` ask `in_group_or_capable()` of a caller outside the
+/// file's group, and use the answer only to clear S_ISGID from the new mode).
+pub const WEIGHED_CALLS: [&str; WEIGHED_COUNT] =
+    ["capset", "chmod", "fchmod", "fchmodat", "fchmodat2"];
+pub const CALL_CAPSET: usize = 0;
+pub const CALL_CHMOD: usize = 1;
+pub const CALL_FCHMOD: usize = 2;
+pub const CALL_FCHMODAT: usize = 3;
+pub const CALL_FCHMODAT2: usize = 4;
+pub const WEIGHED_COUNT: usize = 5;
+pub const WEIGHED_SLOTS: usize = 2 * WEIGHED_COUNT;
+pub const CAP_FSETID: u64 = 4;
+pub const S_ISGID: u64 = 0o2000;
 pub const CAP_SETPCAP: u64 = 8;
 /// `_LINUX_CAPABILITY_VERSION_1`: one 32-bit word per set; later versions have two.
 pub const CAPABILITY_VERSION_1: u32 = 0x1998_0330;

@@ -19,7 +19,7 @@ pub struct Checks {
     pub granted: CapSet,
     pub denied: CapSet,
     pub quiet: CapSet,
-    /// Checked where the kernel did not use the verdict (see `contract::GLOBAL_CAPSET`).
+    /// Checked where the kernel did not use the verdict (see `contract::WEIGHED_CALLS`).
     pub unused: CapSet,
     pub executed: Vec<String>,
 }
@@ -203,7 +203,7 @@ impl Report {
                     .to_owned(),
             );
         }
-        notes.extend(capset_note(observed_by, self.needed));
+        notes.extend(unweighed_note(observed_by, self.needed));
         if !self.needed.minus(CapSet::of([10])).is_empty() {
             notes.push(
                 "Kubernetes' restricted Pod Security level allows adding only \
@@ -222,19 +222,26 @@ impl Report {
     }
 }
 
-/// What a report says of capset's CAP_SETPCAP check (`cap_inh_is_capped` in
-/// security/commoncap.c), where it could not be weighed against the call's own sets: only the
-/// tracepoint program reads them (`contract::GLOBAL_CAPSET`).
-fn capset_note(observed_by: &str, needed: CapSet) -> Option<String> {
+/// What a report says of the checks only the tracepoint program weighs against their call
+/// (`contract::WEIGHED_CALLS`: capset's CAP_SETPCAP, the chmod family's CAP_FSETID), where
+/// another program saw them.
+fn unweighed_note(observed_by: &str, needed: CapSet) -> Option<String> {
     const SETPCAP: u32 = 8;
-    if observed_by.starts_with("kprobe") && needed.contains(SETPCAP) {
+    const FSETID: u32 = 4;
+    let counted = observed_by.starts_with("kprobe") || observed_by.starts_with("fexit");
+    if counted && (needed.contains(SETPCAP) || needed.contains(FSETID)) {
         return Some(
-            "CAP_SETPCAP may come from capset(2) alone: through a kprobe, capset's own check is              counted whatever the call asked, though the kernel uses its verdict only when the              new inheritable set exceeds inheritable|permitted"
+            "CAP_SETPCAP and CAP_FSETID may be needed here only by checks whose verdict the \
+             kernel ignored (capset(2) not raising the inheritable set beyond permitted, chmod \
+             without S_ISGID): only the capability:cap_capable tracepoint (Linux 6.14+) tells \
+             them apart; try the set without them"
                 .to_owned(),
         );
     }
     observed_by.starts_with("fexit").then(|| {
-        "capset(2)'s CAP_SETPCAP check bypasses security_capable, so fexit cannot see it: a          workload that raises its inheritable set beyond its permitted set needs CAP_SETPCAP          without this report saying so"
+        "capset(2)'s CAP_SETPCAP check bypasses security_capable, so fexit cannot see it: a \
+         workload that raises its inheritable set beyond its permitted set needs CAP_SETPCAP \
+         without this report saying so"
             .to_owned()
     })
 }
@@ -363,7 +370,7 @@ mod tests {
     }
 
     #[test]
-    fn setpcap_from_a_kprobe_is_told_to_be_possibly_capsets_alone() {
+    fn setpcap_from_a_kprobe_is_told_to_be_possibly_unweighed() {
         let seen = checks(&[8], &[], &[]);
         let kprobe = Report::build(
             Ok("kprobe cap_capable".into()),

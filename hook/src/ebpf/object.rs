@@ -41,7 +41,8 @@ pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
     let markers = marker_numbers(arch);
     let arg_offsets = arch.pt_regs_arg_offsets();
     let kprobe_args = arch.kprobe_arg_offsets();
-    let capset = arch.capset_reader();
+    let user_regs = arch.user_regs();
+    let weighed_calls = arch.weighed_calls();
     let abi_probe = abi_probe(arch, kernel_version());
     let mut clock = Instant::now();
     let (kernel_offsets, offsets_missing) = match kernel_offsets() {
@@ -58,7 +59,8 @@ pub fn load(timings: &mut AttachTimings) -> Result<Loaded, EbpfError> {
         .override_global(contract::GLOBAL_MARKERS, &markers, true)
         .override_global(contract::GLOBAL_PT_REGS_ARGS, &arg_offsets, true)
         .override_global(contract::GLOBAL_KPROBE_ARGS, &kprobe_args, true)
-        .override_global(contract::GLOBAL_CAPSET, &capset, true)
+        .override_global(contract::GLOBAL_USER_REGS, &user_regs, true)
+        .override_global(contract::GLOBAL_WEIGHED_CALLS, &weighed_calls, true)
         .override_global(contract::GLOBAL_ABI_PROBE, &abi_probe, true)
         .override_global(contract::GLOBAL_KERNEL_OFFSETS, &kernel_offsets, true)
         .load(OBJECT)?;

@@ -440,14 +440,16 @@ mod tests {
         let probe = [0u8; 8 * contract::ABI_PROBE_SLOTS];
         let kernel = [0u8; 8 * contract::OFFSET_SLOTS];
         let kprobe = [0u8; 8 * contract::KPROBE_ARG_SLOTS];
-        let capset = [0u8; 8 * contract::CAPSET_SLOTS];
+        let user_regs = [0u8; 8 * contract::USER_REGS_SLOTS];
+        let weighed = [0u8; 8 * contract::WEIGHED_SLOTS];
         let globals = [
             (contract::GLOBAL_MARKERS, &markers[..]),
             (contract::GLOBAL_PT_REGS_ARGS, &offsets[..]),
             (contract::GLOBAL_ABI_PROBE, &probe[..]),
             (contract::GLOBAL_KERNEL_OFFSETS, &kernel[..]),
             (contract::GLOBAL_KPROBE_ARGS, &kprobe[..]),
-            (contract::GLOBAL_CAPSET, &capset[..]),
+            (contract::GLOBAL_USER_REGS, &user_regs[..]),
+            (contract::GLOBAL_WEIGHED_CALLS, &weighed[..]),
         ]
         .into_iter()
         .map(|(name, bytes)| (name, (bytes, true)))

@@ -78,30 +78,31 @@ impl Arch {
         }
     }
 
-    /// The `contract::GLOBAL_CAPSET` array: where capset's number and its two arguments are in
-    /// a task's user `struct pt_regs`, and capset's number in the native and compat tables.
-    pub fn capset_reader(self) -> [u64; crate::contract::CAPSET_SLOTS] {
-        let number = |abi: Option<Arch>| {
-            abi.and_then(|a| a.syscall_number("capset"))
-                .map_or(u64::MAX, u64::from)
-        };
+    /// The `contract::GLOBAL_USER_REGS` array: where a syscall's number and arguments 0..=2
+    /// are in a task's user `struct pt_regs`, for the native ABI and the compat one.
+    pub fn user_regs(self) -> [u64; crate::contract::USER_REGS_SLOTS] {
+        match self {
+            // orig_ax is the 16th word; di, si, dx carry native arguments, bx, cx, dx i386's.
+            Arch::X86_64 => [15 * 8, 14 * 8, 13 * 8, 12 * 8, 5 * 8, 11 * 8, 12 * 8],
+            // syscallno follows regs[31], sp, pc, pstate and orig_x0; x0..x2 for both ABIs.
+            Arch::Aarch64 => [35 * 8, 0, 8, 16, 0, 8, 16],
+            Arch::X86 | Arch::X32 | Arch::Arm => [0; crate::contract::USER_REGS_SLOTS],
+        }
+    }
+
+    /// The `contract::GLOBAL_WEIGHED_CALLS` array: the numbers of `contract::WEIGHED_CALLS` in
+    /// the native table, then in the compat one (`u64::MAX` where there is none).
+    pub fn weighed_calls(self) -> [u64; crate::contract::WEIGHED_SLOTS] {
         let [native, compat, _] = self.abis();
-        let (nr, native_args, compat_args) = match self {
-            // orig_ax is the 16th word; di and si carry native arguments, bx and cx i386's.
-            Arch::X86_64 => (15 * 8, [14 * 8, 13 * 8], [5 * 8, 11 * 8]),
-            // syscallno follows regs[31], sp, pc, pstate and orig_x0; x0 and x1 for both ABIs.
-            Arch::Aarch64 => (35 * 8, [0, 8], [0, 8]),
-            Arch::X86 | Arch::X32 | Arch::Arm => return [0; crate::contract::CAPSET_SLOTS],
-        };
-        [
-            nr,
-            number(native),
-            number(compat),
-            native_args[0],
-            native_args[1],
-            compat_args[0],
-            compat_args[1],
-        ]
+        let mut numbers = [u64::MAX; crate::contract::WEIGHED_SLOTS];
+        for (table, abi) in [native, compat].into_iter().enumerate() {
+            for (i, name) in crate::contract::WEIGHED_CALLS.iter().enumerate() {
+                let number = abi.and_then(|a| a.syscall_number(name));
+                numbers[table * crate::contract::WEIGHED_COUNT + i] =
+                    number.map_or(u64::MAX, u64::from);
+            }
+        }
+        numbers
     }
 
     /// Byte offsets in `struct pt_regs` of a kernel function's arguments 0..=3 at its entry
@@ -217,6 +218,20 @@ pub fn name_all(arch: Arch, numbers: &[u32]) -> (Vec<&'static str>, Vec<u32>) {
 
 #[cfg(test)]
 mod tests {
+    /// capset, chmod, fchmod, fchmodat, fchmodat2: native then compat; aarch64 has no chmod.
+    #[test]
+    fn weighed_calls_are_numbered_per_abi() {
+        let none = u64::MAX;
+        assert_eq!(
+            Arch::X86_64.weighed_calls(),
+            [126, 90, 91, 268, 452, 185, 15, 94, 306, 452]
+        );
+        assert_eq!(
+            Arch::Aarch64.weighed_calls(),
+            [91, none, 52, 53, 452, 185, 15, 94, 333, 452]
+        );
+    }
+
     use super::*;
     use crate::contract::SYSCALL_SLOTS;
 
