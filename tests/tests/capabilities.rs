@@ -30,20 +30,24 @@ int main(int argc, char **argv) {\n\
 /// `capsetp same` calls capset(2) with the sets it already has, as a process dropping
 /// privileges with libcap does for the sets it keeps; `capsetp inherit` adds CHOWN, which it
 /// holds, to its inheritable set; `capsetp raise` first takes CHOWN out of its permitted set,
-/// so that adding it takes CAP_SETPCAP.
-const CAPSETP: &str = "#include <linux/capability.h>\n#include <stdio.h>\n\
-#include <string.h>\n#include <sys/syscall.h>\n#include <unistd.h>\n\
-static struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };\n\
+/// so that adding it takes CAP_SETPCAP. glibc's own capget and capset, version 3; no kernel
+/// headers, which `-m32` lacks once the arm cross compiler has replaced gcc-multilib.
+const CAPSETP: &str = "#include <stdio.h>\n#include <string.h>\n\
+struct hdr { unsigned version; int pid; };\n\
+struct data { unsigned effective, permitted, inheritable; };\n\
+int capget(struct hdr *, struct data *);\n\
+int capset(struct hdr *, const struct data *);\n\
 int main(int argc, char **argv) {\n\
-  struct __user_cap_data_struct d[2];\n\
-  if (argc != 2 || syscall(SYS_capget, &h, d)) return 2;\n\
-  unsigned chown = 1u << CAP_CHOWN;\n\
+  struct hdr h = { 0x20080522, 0 };\n\
+  struct data d[2];\n\
+  unsigned chown = 1;\n\
+  if (argc != 2 || capget(&h, d)) return 2;\n\
   if (!strcmp(argv[1], \"raise\")) {\n\
     d[0].permitted &= ~chown; d[0].effective &= ~chown; d[0].inheritable &= ~chown;\n\
-    if (syscall(SYS_capset, &h, d)) { perror(\"capset drop\"); return 1; }\n\
+    if (capset(&h, d)) { perror(\"capset drop\"); return 1; }\n\
   }\n\
   if (strcmp(argv[1], \"same\")) d[0].inheritable |= chown;\n\
-  if (syscall(SYS_capset, &h, d)) { perror(\"capset\"); return 1; }\n\
+  if (capset(&h, d)) { perror(\"capset\"); return 1; }\n\
   puts(argv[1]); return 0;\n}\n";
 
 /// What the runtime itself does after the filter install: never the workload's.
