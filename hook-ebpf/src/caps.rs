@@ -73,15 +73,18 @@ fn record_capset(task: u64, slot: u32, who: (u64, u64, u64), granted: bool) {
         record_check(task, slot, who, CAP_SETPCAP, Kind::of_verdict(granted));
         return;
     };
+    let Some(seen) = counted_in(task, slot, who) else {
+        return;
+    };
     let kind = match call.setpcap_used {
         true => Kind::of_verdict(granted),
         false => Kind::Unused,
     };
-    record_check(task, slot, who, CAP_SETPCAP, kind);
+    set_once(kind.bytes(seen), CAP_SETPCAP);
     if granted || !call.setpcap_used {
         for cap in 0..CAP_SLOTS as u64 {
             if (call.raised >> cap) & 1 == 1 {
-                record_check(task, slot, who, cap, Kind::Granted);
+                set_once(Kind::Granted.bytes(seen), cap);
             }
         }
     }
@@ -111,6 +114,21 @@ impl Kind {
         match opts & CAP_OPT_NOAUDIT != 0 {
             true => Kind::Quiet,
             false => Kind::of_verdict(granted),
+        }
+    }
+
+    /// The first of this set's `CAP_SLOTS` bytes in `seen`, a live map value.
+    #[inline(always)]
+    fn bytes(self, seen: *mut CapsSeen) -> *mut u8 {
+        // SAFETY: `seen` is a live map value (its lookup succeeded); only a field address is
+        // taken.
+        unsafe {
+            match self {
+                Kind::Granted => (*seen).granted.as_mut_ptr(),
+                Kind::Denied => (*seen).denied.as_mut_ptr(),
+                Kind::Quiet => (*seen).quiet.as_mut_ptr(),
+                Kind::Unused => (*seen).unused.as_mut_ptr(),
+            }
         }
     }
 }
@@ -190,38 +208,32 @@ pub fn task_exec(ctx: RawTracePointContext) -> i32 {
     0
 }
 
-/// Records one check of started member `task` for its container `slot`, if it counts
-/// (`contract::CapsSeen`): `who` is (cred, target namespace, the cred's namespace).
+/// Records one check of started member `task` for its container `slot`, if it counts.
 #[inline(always)]
 fn record_check(task: u64, slot: u32, who: (u64, u64, u64), cap: u64, kind: Kind) {
+    if let Some(seen) = counted_in(task, slot, who) {
+        set_once(kind.bytes(seen), cap);
+    }
+}
+
+/// The sets of container `slot` a check of its started member `task` counts in, if it counts
+/// (`contract::CapsSeen`): `who` is (cred, target namespace, the cred's namespace).
+#[inline(always)]
+fn counted_in(task: u64, slot: u32, who: (u64, u64, u64)) -> Option<*mut CapsSeen> {
     let (cred, target, cred_ns) = who;
     // Borrowed credentials (overlayfs copy-up, override_creds) are not the workload's.
     if offset(OFFSET_FOUND) == 0 || read_u64(task.wrapping_add(offset(OFFSET_REAL_CRED))) != cred {
-        return;
+        return None;
     }
     if target != cred_ns {
-        return;
+        return None;
     }
-    let Some(container) = CONTAINERS.get(slot) else {
-        return;
-    };
+    let container = CONTAINERS.get(slot)?;
     let inum = read_u32(cred_ns.wrapping_add(offset(OFFSET_NS_INUM)));
     if u64::from(inum) != container.user_ns {
-        return;
+        return None;
     }
-    let Some(seen) = CAPS.get_ptr_mut(slot) else {
-        return;
-    };
-    // SAFETY: a live map value (the lookup succeeded); only field addresses are taken.
-    let bytes = unsafe {
-        match kind {
-            Kind::Granted => (*seen).granted.as_mut_ptr(),
-            Kind::Denied => (*seen).denied.as_mut_ptr(),
-            Kind::Quiet => (*seen).quiet.as_mut_ptr(),
-            Kind::Unused => (*seen).unused.as_mut_ptr(),
-        }
-    };
-    set_once(bytes, cap);
+    CAPS.get_ptr_mut(slot)
 }
 
 /// Sets byte `index` of the `CAP_SLOTS` bytes at `bytes`, once. A function of its own: the
