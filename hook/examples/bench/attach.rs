@@ -125,7 +125,11 @@ fn report_phases(report: &mut Report, p: Phases) {
             None,
         ),
         (
-            "kernel struct offsets (8 fields, kept per boot)".into(),
+            // Every offset slot but the last, which says whether they were found.
+            format!(
+                "kernel struct offsets ({} fields, kept per boot)",
+                hook::contract::OFFSET_SLOTS - 1
+            ),
             &p.offsets,
             all,
         ),
