@@ -2,7 +2,8 @@
 //! (Kubernetes' `Unconfined`, podman's `seccomp=unconfined`), with `NoNewPrivileges`, or under
 //! the runtime's default, and enforced with `NoNewPrivileges` off (where runc and crun install
 //! the filter earliest) or on. The runtime's own calls after its filter install are added to
-//! every profile (`profile::runtime`); none of its set-up before it is.
+//! every profile (`profile::runtime`); none of its set-up before it is. The same holds for a
+//! process `podman exec` starts in a container running under the profile.
 
 use e2e::engine::{Engine, Podman};
 
@@ -45,10 +46,11 @@ fn crun_profiles_start_however_they_were_recorded() {
     }
 }
 
-/// `ls /` recorded each way, then run under each profile each way: the same listing every
-/// time, and `mkdir` (which `ls` never makes) still refused.
+/// `ls /; sleep` recorded each way, then run under each profile each way: the same listing
+/// every time, `ls /` through `podman exec` too, and `mkdir` (which `ls` never makes) still
+/// refused.
 fn every_way(p: &Podman) {
-    let cmd = ["ls", "/"];
+    let cmd = ["sh", "-c", "ls /; sleep 0.01"];
     for (recorded, options) in RECORDED_UNDER {
         let profile = p.scratch_path("exact.json");
         let annotation = format!("of:{}", profile.display());
@@ -74,6 +76,20 @@ fn every_way(p: &Podman) {
             assert_eq!(out.stdout, traced.stdout, "{what}");
             let refused = p.run(&args, &["mkdir", "/tmp/refused"]);
             assert!(!refused.status.success(), "{what}: mkdir ran");
+            let exec = exec_ls(p, &args[1..]);
+            e2e::assert_success(&format!("{what}, podman exec"), &exec);
         }
     }
+}
+
+/// `podman exec NAME ls /` in a container started with `options` (its profile), running
+/// `sleep`.
+fn exec_ls(p: &Podman, options: &[&str]) -> std::process::Output {
+    let name = e2e::unique_id("exact");
+    let mut args = vec!["-d", "--name", name.as_str()];
+    args.extend(options);
+    e2e::assert_success("a detached container", &p.run(&args, &["sleep", "60"]));
+    let out = p.podman(&["exec", &name, "ls", "/"]);
+    let _ = p.podman(&["rm", "-f", "-t", "0", &name]);
+    out
 }
