@@ -83,3 +83,27 @@ impl Recipe {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A recipe survives its JSON, and one written before runtimes were told apart (only
+    /// `runtime_floor`) still reads: a runtime that was not told.
+    #[test]
+    fn a_recipe_reads_back_and_older_ones_still_read() {
+        for runtime in [None, Some(Runtime::Runc), Some(Runtime::Crun)] {
+            let recipe = Recipe {
+                errno: 1,
+                baseline: None,
+                runtime,
+            };
+            assert_eq!(Recipe::from_json(&recipe.to_json()), Some(recipe));
+        }
+        let old = json!({ "errno": 38, "baseline": null, "runtime_floor": true });
+        let read = Recipe::from_json(&old).expect("an older recipe");
+        assert_eq!(read.runtime, Some(Runtime::Unknown));
+        let unknown = json!({ "errno": 38, "runtime_floor": true, "runtime": "youki" });
+        assert_eq!(Recipe::from_json(&unknown), None);
+    }
+}
