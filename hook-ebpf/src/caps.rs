@@ -5,7 +5,7 @@
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_get_stack, bpf_probe_read_kernel_str_bytes},
     macros::{fexit, kprobe, map, raw_tracepoint},
-    maps::{Array, HashMap},
+    maps::{Array, HashMap, PerCpuArray},
     programs::{FExitContext, ProbeContext, RawTracePointContext},
     EbpfContext,
 };
@@ -20,7 +20,7 @@ use hook_common::{
 use crate::{
     add_member, capset, chmod, count_lost, current_task,
     kernel::{global, offset, read_u32, read_u64},
-    uncached_value, CONTAINERS, NODE, TRACED, VERDICT,
+    syscall, uncached_value, CONTAINERS, NODE, TRACED, VERDICT,
 };
 
 /// Where a kernel function's arguments are in `pt_regs` (`contract::GLOBAL_KPROBE_ARGS`).
@@ -29,6 +29,9 @@ static KPROBE_ARGS: [u64; KPROBE_ARG_SLOTS] = [0; KPROBE_ARG_SLOTS];
 
 #[map]
 static CAPS: Array<CapsSeen> = Array::with_max_entries(CONTAINER_SLOTS, 0);
+
+#[map]
+static CAPS_RAISED: PerCpuArray<u64> = PerCpuArray::with_max_entries(CONTAINER_SLOTS, 0);
 
 #[map]
 static CAP_CAL: Array<CapCalibration> = Array::with_max_entries(1, 0);
@@ -50,43 +53,52 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
         calibrate(&ctx, cap);
         return 0;
     };
-    let who = (cred, target, cred_ns);
+    let Some(seen) = counted_in(task, slot, (cred, target, cred_ns)) else {
+        return 0;
+    };
+    let granted = ret == 0;
     // The tracepoint has no options: the overcommit check is told by its stack.
-    if cap == CAP_SYS_ADMIN && is_overcommit_check(&ctx) {
-        record_check(task, slot, who, cap, Kind::Quiet);
-    } else if cap == CAP_SETPCAP {
-        record_capset(task, slot, who, ret == 0);
-    } else if cap == CAP_FSETID && chmod::fsetid_unused(task) {
-        record_check(task, slot, who, cap, Kind::Unused);
+    let (kind, raised) = if cap == CAP_SYS_ADMIN && is_overcommit_check(&ctx) {
+        (Kind::Quiet, 0)
+    } else if cap == CAP_SETPCAP || cap == CAP_FSETID {
+        weigh(task, cred, cap, granted)
     } else {
-        record_check(task, slot, who, cap, Kind::of_verdict(ret == 0));
+        (Kind::of_verdict(granted), 0)
+    };
+    set_once(kind.bytes(seen), cap);
+    if raised != 0 {
+        if let Some(word) = CAPS_RAISED.get_ptr_mut(slot) {
+            // SAFETY: this CPU's own value of a per-CPU map, and the program runs with
+            // migration disabled.
+            unsafe { *word |= raised };
+        }
     }
     0
 }
 
-/// A CAP_SETPCAP check, weighed against its capset call when it is one (`capset::weigh`):
-/// without effect unless the call raises the inheritable set beyond inheritable | permitted,
-/// and where the call goes on, what it adds to the inheritable set is needed too.
+/// A check whose verdict counts only under a condition of its call (`contract::WEIGHED_CALLS`),
+/// weighed against the call the task is in: its set, and what a capset adds to the inheritable
+/// set (needed where the call goes on). Counted by its verdict where the call is another one or
+/// cannot be read.
 #[inline(never)]
-fn record_capset(task: u64, slot: u32, who: (u64, u64, u64), granted: bool) {
-    let Some(call) = capset::weigh(task, who.0) else {
-        record_check(task, slot, who, CAP_SETPCAP, Kind::of_verdict(granted));
-        return;
+fn weigh(task: u64, cred: u64, cap: u64, granted: bool) -> (Kind, u64) {
+    let by_verdict = (Kind::of_verdict(granted), 0);
+    let Some(call) = syscall::current(task) else {
+        return by_verdict;
     };
-    let Some(seen) = counted_in(task, slot, who) else {
-        return;
+    if cap == CAP_FSETID {
+        return match chmod::fsetid_unused(&call) {
+            true => (Kind::Unused, 0),
+            false => by_verdict,
+        };
+    }
+    let Some(capset) = capset::weigh(&call, cred) else {
+        return by_verdict;
     };
-    let kind = match call.setpcap_used {
-        true => Kind::of_verdict(granted),
-        false => Kind::Unused,
-    };
-    set_once(kind.bytes(seen), CAP_SETPCAP);
-    if granted || !call.setpcap_used {
-        for cap in 0..CAP_SLOTS as u64 {
-            if (call.raised >> cap) & 1 == 1 {
-                set_once(Kind::Granted.bytes(seen), cap);
-            }
-        }
+    match (capset.setpcap_used, granted) {
+        (false, _) => (Kind::Unused, capset.raised),
+        (true, true) => (Kind::Granted, capset.raised),
+        (true, false) => (Kind::Denied, 0),
     }
 }
 

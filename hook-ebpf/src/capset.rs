@@ -5,7 +5,7 @@
 //! capsh) shows a granted check it would not miss. And the call needs, with no check at all,
 //! every capability it adds to the inheritable set to be in the bounding set. Both are read from
 //! the call's own data, which the kernel has just copied in, and the old credentials the check
-//! carries (`syscall::current`).
+//! carries.
 
 use aya_ebpf::helpers::bpf_probe_read_user;
 use hook_common::{
@@ -14,7 +14,7 @@ use hook_common::{
 
 use crate::{
     kernel::{offset, read_u64},
-    syscall,
+    syscall::Call,
 };
 
 /// What a capset call asks of the capabilities, where a check inside it is weighed.
@@ -28,12 +28,11 @@ pub struct Weighed {
     pub raised: u64,
 }
 
-/// The capset call of `task`, whose CAP_SETPCAP check is being made under the old credentials
-/// `cred`; `None` when the current call is not capset or cannot be read (the check then
-/// counts by its verdict).
-#[inline(never)]
-pub fn weigh(task: u64, cred: u64) -> Option<Weighed> {
-    let call = syscall::current(task)?;
+/// What `call` asks, when it is the capset whose CAP_SETPCAP check is being made under the
+/// old credentials `cred`; `None` when it is another call or its data cannot be read (the
+/// check then counts by its verdict).
+#[inline(always)]
+pub fn weigh(call: &Call, cred: u64) -> Option<Weighed> {
     if call.which != CALL_CAPSET {
         return None;
     }

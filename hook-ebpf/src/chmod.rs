@@ -6,15 +6,12 @@
 
 use hook_common::{CALL_CHMOD, CALL_FCHMOD, CALL_FCHMODAT, CALL_FCHMODAT2, S_ISGID};
 
-use crate::syscall;
+use crate::syscall::Call;
 
-/// Whether a CAP_FSETID check of member `task` is made in chmod, fchmod, fchmodat or
-/// fchmodat2 with a mode without S_ISGID: then its verdict changed nothing.
-#[inline(never)]
-pub fn fsetid_unused(task: u64) -> bool {
-    let Some(call) = syscall::current(task) else {
-        return false;
-    };
+/// Whether a CAP_FSETID check made in `call` is made in chmod, fchmod, fchmodat or fchmodat2
+/// with a mode without S_ISGID: then its verdict changed nothing.
+#[inline(always)]
+pub fn fsetid_unused(call: &Call) -> bool {
     let mode = match call.which {
         CALL_CHMOD | CALL_FCHMOD => call.args[1],
         CALL_FCHMODAT | CALL_FCHMODAT2 => call.args[2],

@@ -79,8 +79,7 @@ pub const CAP_SLOTS: usize = 64;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct CapsSeen {
-    /// Granted (and not quiet); and what a capset call added to the inheritable set, which
-    /// must be in the bounding set (see [`WEIGHED_CALLS`]).
+    /// Granted (and not quiet).
     pub granted: [u8; CAP_SLOTS],
     /// Denied (and not quiet): the workload ran without it.
     pub denied: [u8; CAP_SLOTS],
@@ -95,6 +94,12 @@ pub struct CapsSeen {
 // SAFETY: `repr(C)` bytes with no padding; every byte pattern is a valid value.
 #[cfg(feature = "user")]
 unsafe impl aya::Pod for CapsSeen {}
+
+/// Per-CPU array map of one `u64` per slot: the capabilities a started member's capset added to
+/// its inheritable set, a bit each (see [`WEIGHED_CALLS`]); userspace ORs the CPUs' words into
+/// the needed set. A word rather than [`CapsSeen`]'s bytes: setting up to 64 bytes took a loop
+/// that cost the verifier more than the rest of the program.
+pub const MAP_CAPS_RAISED: &str = "CAPS_RAISED";
 
 /// Array map of one [`CapCalibration`]: how to tell the kernel's quiet overcommit check
 /// (`cap_vm_enough_memory` asks for CAP_SYS_ADMIN with NOAUDIT on every writable private

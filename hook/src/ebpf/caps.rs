@@ -23,7 +23,11 @@ use crate::{
 };
 
 /// The maps only the capability programs use: present exactly when one of them is attached.
-pub const CAP_MAPS: [&str; 2] = [contract::MAP_CAPS, contract::MAP_EXECS];
+pub const CAP_MAPS: [&str; 3] = [
+    contract::MAP_CAPS,
+    contract::MAP_CAPS_RAISED,
+    contract::MAP_EXECS,
+];
 
 /// The registry note where the loading tracer says why no capability program is attached.
 pub const NOTE: &str = "capabilities";

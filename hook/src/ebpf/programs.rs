@@ -372,7 +372,7 @@ mod tests {
     use std::mem::size_of;
 
     /// (name, key size, value size, entries) of every map of the object.
-    fn expected_maps() -> [(&'static str, u32, usize, u32); 14] {
+    fn expected_maps() -> [(&'static str, u32, usize, u32); 15] {
         let slots = contract::CONTAINER_SLOTS;
         [
             (
@@ -402,6 +402,7 @@ mod tests {
             (contract::MAP_LOST, 4, 8, slots),
             (contract::MAP_OUT_OF_RANGE, 4, 8, slots),
             (contract::MAP_CAPS, 4, size_of::<CapsSeen>(), slots),
+            (contract::MAP_CAPS_RAISED, 4, 8, slots),
             (
                 contract::MAP_EXECS,
                 size_of::<ExecKey>() as u32,

@@ -146,8 +146,13 @@ pub fn read_caps(programs: &Programs, index: u32) -> Result<Option<Checks>, Prog
             String::from_utf8_lossy(&key.path[..len]).into_owned()
         })
         .collect();
+    let name = contract::MAP_CAPS_RAISED;
+    let raised: PerCpuArray<_, u64> =
+        PerCpuArray::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let raised = raised.get(&index, 0).map_err(map_err(name))?;
+    let raised = CapSet(raised.iter().fold(0, |all, word| all | word));
     Ok(Some(Checks {
-        granted: set(&seen.granted),
+        granted: set(&seen.granted).union(raised),
         denied: set(&seen.denied),
         quiet: set(&seen.quiet),
         unused: set(&seen.unused),

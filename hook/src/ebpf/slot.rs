@@ -240,6 +240,7 @@ fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
         unused: none,
     };
     set_array(programs, contract::MAP_CAPS, index, empty)?;
+    zero_per_cpu(programs, contract::MAP_CAPS_RAISED, index)?;
     remove_execs(programs, index)
 }
 
