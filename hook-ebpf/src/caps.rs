@@ -58,48 +58,42 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
     };
     let granted = ret == 0;
     // The tracepoint has no options: the overcommit check is told by its stack.
-    let (kind, raised) = if cap == CAP_SYS_ADMIN && is_overcommit_check(&ctx) {
-        (Kind::Quiet, 0)
-    } else if cap == CAP_SETPCAP || cap == CAP_FSETID {
-        weigh(task, cred, cap, granted)
+    let kind = if cap == CAP_SYS_ADMIN && is_overcommit_check(&ctx) {
+        Kind::Quiet
+    } else if (cap == CAP_SETPCAP || cap == CAP_FSETID)
+        && without_effect(task, slot, cred, cap, granted)
+    {
+        Kind::Unused
     } else {
-        (Kind::of_verdict(granted), 0)
+        Kind::of_verdict(granted)
     };
     set_once(kind.bytes(seen), cap);
-    if raised != 0 {
-        if let Some(word) = CAPS_RAISED.get_ptr_mut(slot) {
-            // SAFETY: this CPU's own value of a per-CPU map, and the program runs with
-            // migration disabled.
-            unsafe { *word |= raised };
-        }
-    }
     0
 }
 
-/// A check whose verdict counts only under a condition of its call (`contract::WEIGHED_CALLS`),
-/// weighed against the call the task is in: its set, and what a capset adds to the inheritable
-/// set (needed where the call goes on). Counted by its verdict where the call is another one or
-/// cannot be read.
+/// Whether a check whose verdict counts only under a condition of its call
+/// (`contract::WEIGHED_CALLS`) was made where the condition did not hold. Where it is capset's
+/// and the call goes on, what it adds to the inheritable set is needed too, kept here. `false`
+/// (counted by its verdict) where the call is another one or cannot be read.
 #[inline(never)]
-fn weigh(task: u64, cred: u64, cap: u64, granted: bool) -> (Kind, u64) {
-    let by_verdict = (Kind::of_verdict(granted), 0);
+fn without_effect(task: u64, slot: u32, cred: u64, cap: u64, granted: bool) -> bool {
     let Some(call) = syscall::current(task) else {
-        return by_verdict;
+        return false;
     };
     if cap == CAP_FSETID {
-        return match chmod::fsetid_unused(&call) {
-            true => (Kind::Unused, 0),
-            false => by_verdict,
-        };
+        return chmod::fsetid_unused(&call);
     }
     let Some(capset) = capset::weigh(&call, cred) else {
-        return by_verdict;
+        return false;
     };
-    match (capset.setpcap_used, granted) {
-        (false, _) => (Kind::Unused, capset.raised),
-        (true, true) => (Kind::Granted, capset.raised),
-        (true, false) => (Kind::Denied, 0),
+    if granted || !capset.setpcap_used {
+        if let Some(word) = CAPS_RAISED.get_ptr_mut(slot) {
+            // SAFETY: this CPU's own value of a per-CPU map, and the program runs with
+            // migration disabled.
+            unsafe { *word |= capset.raised };
+        }
     }
+    !capset.setpcap_used
 }
 
 /// Which of a container's [`CapsSeen`] sets a check that counts goes to.
