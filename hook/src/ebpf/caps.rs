@@ -23,11 +23,11 @@ use crate::{
 };
 
 /// The maps only the capability programs use: present exactly when one of them is attached.
-pub const CAP_MAPS: [&str; 3] = [
-    contract::MAP_CAPS,
-    contract::MAP_CAPS_RAISED,
-    contract::MAP_EXECS,
-];
+pub const CAP_MAPS: [&str; 2] = [contract::MAP_CAPS, contract::MAP_EXECS];
+
+/// The map only the tracepoint program uses (it alone weighs capset): present exactly when it
+/// is the one attached, so that a tracer joining by ID finds it among that program's maps.
+pub const TRACEPOINT_MAPS: [&str; 1] = [contract::MAP_CAPS_RAISED];
 
 /// The registry note where the loading tracer says why no capability program is attached.
 pub const NOTE: &str = "capabilities";

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use super::{
     attach::{attach_raw, attach_trace_event},
     by_id,
-    caps::{self, CapWatch, CAP_MAPS},
+    caps::{self, CapWatch, CAP_MAPS, TRACEPOINT_MAPS},
     error::ProgramsError,
     logs::spawn_log_forwarder,
     object,
@@ -132,7 +132,7 @@ impl Programs {
         map_ids.dedup();
         let caps = CapWatch::of_records(records, note);
         Some(Self {
-            maps: maps_by_id(&map_ids, !matches!(caps, CapWatch::Unavailable(_)))?,
+            maps: maps_by_id(&map_ids, &caps)?,
             links,
             records: records.to_vec(),
             map_ids,
@@ -269,10 +269,9 @@ impl Programs {
     }
 }
 
-/// Every map of [`MAPS`] (and of [`CAP_MAPS`] when `with_caps`) among `ids`, or nothing if
-/// one is missing.
-fn maps_by_id(ids: &[u32], with_caps: bool) -> Option<Vec<(&'static str, Map)>> {
-    let wanted: Vec<&'static str> = wanted_maps(with_caps).collect();
+/// Every map [`wanted_maps`] names for `caps` among `ids`, or nothing if one is missing.
+fn maps_by_id(ids: &[u32], caps: &CapWatch) -> Option<Vec<(&'static str, Map)>> {
+    let wanted: Vec<&'static str> = wanted_maps(caps).collect();
     let mut maps = Vec::new();
     for &id in ids {
         let fd = by_id::map_by_id(id).ok()?;
@@ -290,8 +289,7 @@ fn maps_by_id(ids: &[u32], with_caps: bool) -> Option<Vec<(&'static str, Map)>> 
 
 /// The maps userspace uses out of a freshly loaded object.
 fn take_maps(ebpf: &mut Ebpf, caps: &CapWatch) -> Result<Vec<(&'static str, Map)>, ProgramsError> {
-    let with_caps = !matches!(caps, CapWatch::Unavailable(_));
-    wanted_maps(with_caps)
+    wanted_maps(caps)
         .map(|name| {
             Ok((
                 name,
@@ -301,9 +299,17 @@ fn take_maps(ebpf: &mut Ebpf, caps: &CapWatch) -> Result<Vec<(&'static str, Map)
         .collect()
 }
 
-fn wanted_maps(with_caps: bool) -> impl Iterator<Item = &'static str> {
-    let caps: &[&'static str] = if with_caps { &CAP_MAPS } else { &[] };
-    MAPS.into_iter().chain(caps.iter().copied())
+/// [`MAPS`], with [`CAP_MAPS`] where a capability program is attached, and
+/// [`TRACEPOINT_MAPS`] where that is the tracepoint program.
+fn wanted_maps(caps: &CapWatch) -> impl Iterator<Item = &'static str> {
+    let (all, tracepoint): (&[&'static str], &[&'static str]) = match caps {
+        CapWatch::Unavailable(_) => (&[], &[]),
+        CapWatch::Tracepoint => (&CAP_MAPS, &TRACEPOINT_MAPS),
+        CapWatch::Fexit | CapWatch::Kprobe => (&CAP_MAPS, &[]),
+    };
+    MAPS.into_iter()
+        .chain(all.iter().copied())
+        .chain(tracepoint.iter().copied())
 }
 
 /// Whether `records` are the shared programs in their order, then either nothing or
@@ -432,7 +438,7 @@ mod tests {
             assert_eq!(map.value_size() as usize, value, "{name} value");
             assert_eq!(map.max_entries(), entries, "{name} entries");
         }
-        for name in MAPS.iter().chain(&CAP_MAPS) {
+        for name in MAPS.iter().chain(&CAP_MAPS).chain(&TRACEPOINT_MAPS) {
             assert!(obj.maps.contains_key(*name), "{name}");
         }
         // The same patching the loader does: fails if a global is missing or not u64s.
@@ -468,7 +474,7 @@ mod tests {
     #[test]
     fn map_names_fit_the_kernels_limit() {
         // The kernel keeps 15 bytes of a name; a longer one would not be found by ID.
-        for name in MAPS.iter().chain(&CAP_MAPS) {
+        for name in MAPS.iter().chain(&CAP_MAPS).chain(&TRACEPOINT_MAPS) {
             assert!(name.len() <= 15, "{name}");
         }
         for name in contract::ALL_PROGRAMS {

@@ -119,6 +119,16 @@ fn per_cpu_sum(programs: &Programs, name: &'static str, index: u32) -> Result<u6
     Ok(per_cpu.iter().sum())
 }
 
+/// What the capset calls of slot `index` added to the inheritable set, on every CPU
+/// (`contract::MAP_CAPS_RAISED`, kept by the tracepoint program alone).
+fn raised(programs: &Programs, index: u32) -> Result<CapSet, ProgramsError> {
+    let name = contract::MAP_CAPS_RAISED;
+    let words: PerCpuArray<_, u64> =
+        PerCpuArray::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let words = words.get(&index, 0).map_err(map_err(name))?;
+    Ok(CapSet(words.iter().fold(0, |all, word| all | word)))
+}
+
 /// The capability checks recorded for slot `index`; `None` where no capability program runs.
 pub fn read_caps(programs: &Programs, index: u32) -> Result<Option<Checks>, ProgramsError> {
     if matches!(programs.caps(), CapWatch::Unavailable(_)) {
@@ -146,11 +156,10 @@ pub fn read_caps(programs: &Programs, index: u32) -> Result<Option<Checks>, Prog
             String::from_utf8_lossy(&key.path[..len]).into_owned()
         })
         .collect();
-    let name = contract::MAP_CAPS_RAISED;
-    let raised: PerCpuArray<_, u64> =
-        PerCpuArray::try_from(programs.map(name)?).map_err(map_err(name))?;
-    let raised = raised.get(&index, 0).map_err(map_err(name))?;
-    let raised = CapSet(raised.iter().fold(0, |all, word| all | word));
+    let raised = match programs.caps() {
+        CapWatch::Tracepoint => raised(programs, index)?,
+        _ => CapSet::default(),
+    };
     Ok(Some(Checks {
         granted: set(&seen.granted).union(raised),
         denied: set(&seen.denied),

@@ -240,7 +240,9 @@ fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
         unused: none,
     };
     set_array(programs, contract::MAP_CAPS, index, empty)?;
-    zero_per_cpu(programs, contract::MAP_CAPS_RAISED, index)?;
+    if programs.caps() == &CapWatch::Tracepoint {
+        zero_per_cpu(programs, contract::MAP_CAPS_RAISED, index)?;
+    }
     remove_execs(programs, index)
 }
 
