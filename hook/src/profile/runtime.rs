@@ -6,10 +6,10 @@
 //! `seccomp=unconfined`) starts at the workload's execve, and one made with `NoNewPrivileges`
 //! starts after all that: either profile, enforced without `NoNewPrivileges`, would stop the
 //! runtime short of the workload. So every container profile allows the calls its runtime
-//! makes in that stretch, measured per runtime and version (`tests/tests/exactness.rs` records
-//! each way and enforces each way, and fails when a runtime starts making a call listed here
-//! for no runtime). Nothing the runtime does before the filter install (mount, pivot_root,
-//! sethostname) is among them.
+//! makes in that stretch, measured on the versions here and read from newer ones' sources
+//! (`tests/tests/exactness.rs` records each way and enforces each way: a runtime that starts
+//! making a call no list holds fails it). Nothing the runtime does before the filter install
+//! (mount, pivot_root, sethostname) is among them.
 
 /// The OCI runtime that ran the container, as the hook tells it from its parent process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
