@@ -13,6 +13,7 @@
 #![allow(internal_features)]
 #![no_main]
 
+mod args;
 mod caps;
 mod capset;
 mod chmod;
@@ -40,7 +41,7 @@ use hook_common::{
     NODE_MNT_NAMESPACES, NODE_SLOTS, OFFSET_FOUND, OFFSET_MNT_NS_INUM, OFFSET_NSPROXY_MNT_NS,
     OFFSET_TASK_NSPROXY, OPEN_AT_EXEC, OPEN_AT_FILTER, PROBE_BTF_AARCH64, PROBE_BTF_X86_64,
     PR_SET_SECCOMP, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER,
-    SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, TRACED_SLOT_MASK, WINDOW_OPEN,
+    SEEN_CALLED, SYSCALL_SLOTS, TRACED_GROUP_SLOTS, TRACED_SLOTS, TRACED_SLOT_MASK, WINDOW_OPEN,
 };
 use kernel::{global, offset, read_u32, read_u64};
 
@@ -95,11 +96,16 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
     // TP_PROTO(struct pt_regs *regs, long id): the syscall number is the second argument.
     let nr: i64 = ctx.arg(1);
     let regs: *const u8 = ctx.arg(0);
-    // Only read when a marker syscall asks, i.e. a few times per container.
-    let arg = |i: usize| {
-        let offset = global(&PT_REGS_ARGS, i) as usize;
+    // Only read when a marker syscall asks (a few times per container), or a member's call
+    // whose arguments are recorded.
+    let arg = |i: usize, compat: bool| {
+        let offset = match compat {
+            true => syscall::arg_offset(i, true),
+            false => global(&PT_REGS_ARGS, i),
+        };
         // SAFETY: the helper checks the address itself and fails rather than faults.
-        unsafe { bpf_probe_read_kernel(regs.wrapping_add(offset) as *const u64) }.unwrap_or(0)
+        unsafe { bpf_probe_read_kernel(regs.wrapping_add(offset as usize) as *const u64) }
+            .unwrap_or(0)
     };
     // The task's saved user registers sit at the top of its kernel stack: a free identity.
     on_syscall(&ctx, regs as u64, nr, arg)
@@ -115,13 +121,19 @@ pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
     let nr = unsafe { *(record_base as *const i64).add(1) };
     // No registers pointer here; the task_struct address costs a helper, still cheaper.
     let task = current_task();
-    // SAFETY: `args[i]`, i <= 2, lies inside the record (six arguments follow `id`).
-    on_syscall(&ctx, task, nr, |i| unsafe { *record_base.add(2 + i) })
+    // SAFETY: `args[i]`, i <= 2, lies inside the record (six arguments follow `id`), already
+    // in the convention of the task's ABI.
+    on_syscall(&ctx, task, nr, |i, _| unsafe { *record_base.add(2 + i) })
 }
 
 /// Records `nr` for members; for anyone else, checks whether this syscall makes it one.
 #[inline(always)]
-fn on_syscall<C: EbpfContext>(ctx: &C, identity: u64, nr: i64, arg: impl Fn(usize) -> u64) -> i32 {
+fn on_syscall<C: EbpfContext>(
+    ctx: &C,
+    identity: u64,
+    nr: i64,
+    arg: impl Fn(usize, bool) -> u64,
+) -> i32 {
     let (slot, task) = membership(identity);
     let slot = match slot {
         Some(slot) => slot,
@@ -132,7 +144,7 @@ fn on_syscall<C: EbpfContext>(ctx: &C, identity: u64, nr: i64, arg: impl Fn(usiz
         },
         None => return 0,
     };
-    record(ctx, nr, task, slot);
+    record(ctx, nr, task, slot, &arg);
     0
 }
 
@@ -240,11 +252,26 @@ fn bump_epoch() {
 
 /// Marks syscall `nr` of member `task`, in its container's table of the ABI it came through.
 #[inline(always)]
-fn record<C: EbpfContext>(ctx: &C, nr: i64, task: u64, slot: u32) {
+fn record<C: EbpfContext>(
+    ctx: &C,
+    nr: i64,
+    task: u64,
+    slot: u32,
+    arg: &impl Fn(usize, bool) -> u64,
+) {
     // A negative number (e.g. syscall(-1)) becomes huge here and is counted, not dropped.
     let (abi, nr) = abi_of(nr as u64, task);
     if nr < SYSCALL_SLOTS as u64 {
-        mark(slot * ABI_COUNT + abi, nr as usize);
+        let entry = mark(slot * ABI_COUNT + abi, nr as usize);
+        if entry != 0 {
+            let compat = abi == ABI_COMPAT;
+            args::record(
+                slot,
+                abi,
+                entry,
+                &[arg(0, compat), arg(1, compat), arg(2, compat)],
+            );
+        }
     } else {
         count_out_of_range(ctx, slot, nr);
     }
@@ -323,12 +350,12 @@ fn is_marker(nr: u64) -> bool {
 /// container's filter (or, where none is expected, starting the workload). Marks whole
 /// processes for TSYNC installs.
 #[inline(never)]
-fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> Option<u32> {
+fn joins(nr: u64, task: u64, arg: &impl Fn(usize, bool) -> u64) -> Option<u32> {
     let execs = nr == marker(MARKER_EXECVE) || nr == marker(MARKER_EXECVEAT);
     let filter = if nr == marker(MARKER_PRCTL) {
-        arg(0) == PR_SET_SECCOMP && arg(1) == SECCOMP_MODE_FILTER
+        arg(0, false) == PR_SET_SECCOMP && arg(1, false) == SECCOMP_MODE_FILTER
     } else if nr == marker(MARKER_SECCOMP) {
-        arg(0) == SECCOMP_SET_MODE_FILTER && arg(2) != 0
+        arg(0, false) == SECCOMP_SET_MODE_FILTER && arg(2, false) != 0
     } else {
         false
     };
@@ -357,7 +384,7 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize) -> u64) -> Option<u32> {
         // runtime hook, not the container.
         return None;
     }
-    if filter && nr == marker(MARKER_SECCOMP) && arg(1) & SECCOMP_FILTER_FLAG_TSYNC != 0 {
+    if filter && nr == marker(MARKER_SECCOMP) && arg(1, false) & SECCOMP_FILTER_FLAG_TSYNC != 0 {
         join_group(tgid, slot);
     }
     if !add_member(task, slot, slot) {
@@ -469,18 +496,26 @@ fn uncached_value(task: u64) -> Option<u32> {
     unsafe { TRACED_GROUPS.get(tgid) }.copied()
 }
 
+/// Marks syscall `slot` of table `index` made; returns the argument-table entry plus one the
+/// byte names (`contract::SEEN_CALLED`), 0 for a call whose arguments are not recorded.
 #[inline(always)]
-fn mark(index: u32, slot: usize) {
+fn mark(index: u32, slot: usize) -> u8 {
     let Some(seen) = SEEN.get_ptr_mut(index) else {
-        return;
+        return 0;
     };
     // SAFETY: a live map value (the lookup succeeded), and the index is bounds-checked; the
     // reference lives for one byte's compare and store, which another CPU can only repeat.
     let byte = unsafe { &mut (*seen).slots[slot] };
-    // Store only once: afterwards every CPU just reads the byte and the line stays shared.
-    if *byte == 0 {
-        *byte = 1;
+    let was = *byte;
+    // The common case, one compare as before: a call already seen, outside the table.
+    if was == SEEN_CALLED {
+        return 0;
     }
+    // Store only once: afterwards every CPU just reads the byte and the line stays shared.
+    if was & SEEN_CALLED == 0 {
+        *byte = was | SEEN_CALLED;
+    }
+    was >> 1
 }
 
 #[inline(never)]

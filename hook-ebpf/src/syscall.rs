@@ -54,3 +54,15 @@ pub fn current(task: u64) -> Option<Call> {
         args: [arg(0), arg(1), arg(2)],
     })
 }
+
+/// The byte offset in `struct pt_regs` of syscall argument `i` (0..=2) in the native ABI's
+/// convention, or the compat one's.
+#[inline(always)]
+pub fn arg_offset(i: usize, compat: bool) -> u64 {
+    let at = if compat {
+        USER_REGS_COMPAT_ARGS
+    } else {
+        USER_REGS_NATIVE_ARGS
+    };
+    global(&USER_REGS, at + i)
+}

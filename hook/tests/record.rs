@@ -26,7 +26,8 @@ fn record(profile: &Path, cmd: &[&str]) -> Output {
         .finish("the hook binary")
 }
 
-/// The allowed names, after checking `record`'s exact shape: one allow rule, native arch only.
+/// The allowed names, after checking `record`'s exact shape: one allow rule of names, then
+/// the argument rules of the calls whose arguments are recorded; native arch only.
 fn allowed_names(profile: &Path) -> BTreeSet<String> {
     let (json, names) = e2e::allowed_names(profile);
     assert_eq!(json["defaultAction"], "SCMP_ACT_ERRNO");
@@ -35,8 +36,12 @@ fn allowed_names(profile: &Path) -> BTreeSet<String> {
         serde_json::json!([Arch::NATIVE.seccomp_name()])
     );
     let rules = json["syscalls"].as_array().expect("syscalls array");
-    assert_eq!(rules.len(), 1, "one allow rule: {json}");
     assert_eq!(rules[0]["action"], "SCMP_ACT_ALLOW");
+    assert!(rules[0].get("args").is_none(), "names first: {json}");
+    for rule in &rules[1..] {
+        let name = rule["names"][0].as_str().unwrap_or_default();
+        assert!(hook::contract::ARG_CALLS.contains(&name), "{rule}");
+    }
     names.into_iter().collect()
 }
 

@@ -419,3 +419,80 @@ unsafe impl aya::Pod for ContainerSlot {}
 
 pub const WINDOW_WAITING: u64 = 0;
 pub const WINDOW_OPEN: u64 = 1;
+
+/// Bit 0 of a [`Seen`] byte: the syscall was made. The bits above it, when set, make the
+/// syscall one whose arguments are recorded: `(i + 1) << 1` for entry `i` of [`ARG_CALLS`],
+/// written by userspace at registration for each ABI's number of that call (never, when the
+/// container asked for a name-only profile). A byte of exactly 1 (the common case of a call
+/// outside the table) costs the program one compare, as the plain "store once" did.
+pub const SEEN_CALLED: u8 = 1;
+
+/// The calls whose arguments are recorded, and which argument (`contract::ARG_*` indices).
+/// Values are kept per container, ABI and call in [`MAP_ARG_VALUES`], each the first time it
+/// is seen; [`MAP_ARG_COUNTS`] counts them. What each value is:
+/// - socket: the family (arg 0), with the protocol (arg 2) in the upper half for AF_NETLINK;
+/// - socketpair: the family (arg 0);
+/// - clone: the flags without the exit signal (arg 0, low 32 bits: all the kernel reads);
+/// - clone3: `clone_args.flags`, read from the caller's memory ([`ARG_UNREADABLE`] when it
+///   cannot be);
+/// - unshare: the flags (arg 0); setns: the namespace type (arg 1); personality: arg 0.
+pub const ARG_CALLS: [&str; ARG_CALL_COUNT] = [
+    "socket",
+    "socketpair",
+    "clone",
+    "clone3",
+    "unshare",
+    "setns",
+    "personality",
+];
+pub const ARG_SOCKET: usize = 0;
+pub const ARG_SOCKETPAIR: usize = 1;
+pub const ARG_CLONE: usize = 2;
+pub const ARG_CLONE3: usize = 3;
+pub const ARG_UNSHARE: usize = 4;
+pub const ARG_SETNS: usize = 5;
+pub const ARG_PERSONALITY: usize = 6;
+pub const ARG_CALL_COUNT: usize = 7;
+pub const AF_NETLINK: u64 = 16;
+/// The exit signal in clone's flags: not a flag.
+pub const CSIGNAL: u64 = 0xff;
+/// A clone3 whose `clone_args` could not be read: its flags are unknown.
+pub const ARG_UNREADABLE: u64 = u64::MAX;
+/// Distinct values kept per (container, ABI, call): past it the call is written allowed for
+/// any value, and the recording says so ([`ArgCount::overflow`]).
+pub const ARG_VALUE_CAP: u64 = 64;
+
+/// Hash map of [`ArgKey`] -> 1, not preallocated: every argument value seen. Sized for
+/// [`ARG_VALUE_SLOTS`] values on the node; a value that finds it full sets
+/// [`ArgCount::overflow`] instead of being dropped in silence.
+pub const MAP_ARG_VALUES: &str = "ARG_VALUES";
+pub const ARG_VALUE_SLOTS: u32 = 16384;
+/// Array map of [`ArgCount`], index `(slot * ABI_COUNT + abi) * ARG_CALL_COUNT + call`.
+pub const MAP_ARG_COUNTS: &str = "ARG_COUNTS";
+pub const ARG_COUNT_SLOTS: u32 = CONTAINER_SLOTS * ABI_COUNT * ARG_CALL_COUNT as u32;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ArgKey {
+    pub slot: u32,
+    /// `abi * ARG_CALL_COUNT + call`.
+    pub call: u32,
+    pub value: u64,
+}
+
+// SAFETY: `repr(C)` of two u32s and a u64, no padding; every byte pattern is a valid value.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for ArgKey {}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArgCount {
+    /// Values kept (added atomically; a race may pass the cap by a CPU or two).
+    pub values: u64,
+    /// Non-zero once a value could not be kept: past the cap, or the map full.
+    pub overflow: u64,
+}
+
+// SAFETY: `repr(C)` of two u64s, no padding; every byte pattern is a valid value.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for ArgCount {}

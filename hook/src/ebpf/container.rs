@@ -22,6 +22,9 @@ pub struct Container {
     /// The inode number of the init's mount namespace, when the container has no cgroup of its
     /// own: an exec into the container is told by it instead (`contract::MAP_MNT_NAMESPACES`).
     pub mnt_ns: Option<u64>,
+    /// Whether the argument values of `contract::ARG_CALLS` are kept (false: a name-only
+    /// profile is wanted).
+    pub arg_values: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,7 @@ impl Container {
             openers,
             user_ns,
             mnt_ns,
+            arg_values: true,
         })
     }
 
@@ -67,6 +71,7 @@ impl Container {
             openers: 0,
             user_ns: namespace(pid, "user").unwrap_or_default(),
             mnt_ns: None,
+            arg_values: true,
         }
     }
 }

@@ -2,10 +2,12 @@
 //! the node's globals, without the kernel's [`btf`]), its programs loaded and [`attach`]ed by
 //! the first tracer or joined [`by_id`] by every later one ([`programs`]), the [`container`]
 //! as the programs know it written into its [`slot`] of the shared maps ([`maps`]), and the set
-//! read back ([`seen`]); a [`recorder`] is all of that for one container. Capability checks
+//! read back ([`seen`], with the
+//! argument values [`args`] keeps); a [`recorder`] is all of that for one container. Capability checks
 //! are seen by the program [`caps`] attaches, which needs kernel struct [`offsets`].
 //! [`lockdown`], [`error`], [`logs`] and [`timings`] serve them.
 
+pub mod args;
 pub mod attach;
 pub mod btf;
 pub mod by_id;

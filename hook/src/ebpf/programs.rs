@@ -42,7 +42,7 @@ pub enum AttachPoint {
 }
 
 /// The maps userspace reads or writes, found by name.
-pub(super) const MAPS: [&str; 10] = [
+pub(super) const MAPS: [&str; 12] = [
     contract::MAP_CONTAINERS,
     contract::MAP_SEEN,
     contract::MAP_NODE,
@@ -53,6 +53,8 @@ pub(super) const MAPS: [&str; 10] = [
     contract::MAP_MNT_NAMESPACES,
     contract::MAP_LOST,
     contract::MAP_OUT_OF_RANGE,
+    contract::MAP_ARG_VALUES,
+    contract::MAP_ARG_COUNTS,
 ];
 
 /// The shared programs, in attach order: exits and forks are followed before the recorder
@@ -373,12 +375,13 @@ fn hold(
 mod tests {
     use super::*;
     use crate::contract::{
-        CapCalibration, CapsSeen, ContainerSlot, ExecKey, Seen, Verdict, SYSCALL_SLOTS,
+        ArgCount, ArgKey, CapCalibration, CapsSeen, ContainerSlot, ExecKey, Seen, Verdict,
+        SYSCALL_SLOTS,
     };
     use std::mem::size_of;
 
     /// (name, key size, value size, entries) of every map of the object.
-    fn expected_maps() -> [(&'static str, u32, usize, u32); 15] {
+    fn expected_maps() -> [(&'static str, u32, usize, u32); 17] {
         let slots = contract::CONTAINER_SLOTS;
         [
             (
@@ -414,6 +417,18 @@ mod tests {
                 size_of::<ExecKey>() as u32,
                 1,
                 contract::EXEC_SLOTS,
+            ),
+            (
+                contract::MAP_ARG_VALUES,
+                size_of::<ArgKey>() as u32,
+                1,
+                contract::ARG_VALUE_SLOTS,
+            ),
+            (
+                contract::MAP_ARG_COUNTS,
+                4,
+                size_of::<ArgCount>(),
+                contract::ARG_COUNT_SLOTS,
             ),
             (
                 contract::MAP_CAP_CALIBRATION,

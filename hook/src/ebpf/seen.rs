@@ -4,6 +4,7 @@
 use aya::maps::{Array, HashMap, PerCpuArray};
 
 use super::{
+    args,
     caps::CapWatch,
     error::{map_err, ProgramsError},
     programs::Programs,
@@ -13,6 +14,7 @@ use crate::{
     contract::{self, CapsSeen, ContainerSlot, ExecKey, Seen, SYSCALL_SLOTS},
     profile::{
         arch::{name_all, Arch},
+        args::Args,
         Recorded,
     },
 };
@@ -27,6 +29,8 @@ pub struct Snapshot {
     /// Tasks of the container that could not be followed (a full task map): their syscalls
     /// are missing.
     pub lost: u64,
+    /// The argument values kept (see [`args`](super::args)).
+    pub args: Args,
 }
 
 impl Snapshot {
@@ -36,6 +40,7 @@ impl Snapshot {
         let mut recorded = Recorded {
             arches: vec![native],
             names: Vec::new(),
+            args: self.args.clone(),
         };
         for (abi, numbers) in native.abis().into_iter().zip(&self.syscalls) {
             let Some(arch) = abi.filter(|_| !numbers.is_empty()) else {
@@ -101,13 +106,14 @@ pub fn read_slot(programs: &Programs, index: u32) -> Result<Snapshot, ProgramsEr
             .get(&(index * contract::ABI_COUNT + abi), 0)
             .map_err(map_err(name))?;
         *numbers = (0..SYSCALL_SLOTS as u32)
-            .filter(|&nr| table.slots[nr as usize] != 0)
+            .filter(|&nr| table.slots[nr as usize] & contract::SEEN_CALLED != 0)
             .collect();
     }
     Ok(Snapshot {
         syscalls,
         out_of_range: per_cpu_sum(programs, contract::MAP_OUT_OF_RANGE, index)?,
         lost: per_cpu_sum(programs, contract::MAP_LOST, index)?,
+        args: args::read(programs, index)?,
     })
 }
 

@@ -14,6 +14,7 @@ use rustix::{
 };
 
 use super::{
+    args,
     caps::CapWatch,
     container::Container,
     error::{map_err, ProgramsError},
@@ -28,6 +29,7 @@ use crate::{
         label::{self, Label},
         registry::{Registry, RegistryError},
     },
+    profile::arch::Arch,
 };
 
 /// From when the container's syscalls count.
@@ -143,11 +145,9 @@ fn register(
     clear(programs, index)?;
     let seen = programs.map_mut(contract::MAP_SEEN)?;
     let mut seen: Array<_, Seen> = Array::try_from(seen).map_err(map_err(contract::MAP_SEEN))?;
-    let empty = Seen {
-        slots: [0; contract::SYSCALL_SLOTS],
-    };
     for abi in 0..contract::ABI_COUNT {
-        seen.set(index * contract::ABI_COUNT + abi, empty, 0)
+        let table = args::seen_table(Arch::NATIVE, abi, container.arg_values);
+        seen.set(index * contract::ABI_COUNT + abi, table, 0)
             .map_err(map_err(contract::MAP_SEEN))?;
     }
     for name in [contract::MAP_LOST, contract::MAP_OUT_OF_RANGE] {
@@ -229,6 +229,7 @@ fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
     remove_slot::<u32>(programs, contract::MAP_INITS, index)?;
     remove_slot::<u64>(programs, contract::MAP_CGROUPS, index)?;
     remove_slot::<u64>(programs, contract::MAP_MNT_NAMESPACES, index)?;
+    args::clear(programs, index)?;
     if matches!(programs.caps(), CapWatch::Unavailable(_)) {
         return Ok(());
     }

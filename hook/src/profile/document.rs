@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     arch::Arch,
+    args::{split, Args},
     rules::{rule_names, union_arches},
 };
 
@@ -24,13 +25,26 @@ impl Profile {
         errno: u32,
         arches: &[Arch],
     ) -> Self {
+        Self::allowing_values(names, &Args::default(), errno, arches)
+    }
+
+    /// [`Profile::allowing`], each call of `args` allowed only with the values it saw (see
+    /// [`args`](super::args)).
+    pub fn allowing_values<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        args: &Args,
+        errno: u32,
+        arches: &[Arch],
+    ) -> Self {
         // Sorted and unique, so the same set always gives the same bytes.
         let names: BTreeSet<&str> = names.into_iter().collect();
-        let rules = if names.is_empty() {
+        let (conditional, names) = split(names, args, &BTreeSet::new());
+        let mut rules = if names.is_empty() {
             vec![]
         } else {
             vec![json!({ "names": names, "action": "SCMP_ACT_ALLOW" })]
         };
+        rules.extend(conditional);
         Profile(json!({
             "defaultAction": "SCMP_ACT_ERRNO",
             "defaultErrnoRet": errno,
@@ -53,6 +67,19 @@ impl Profile {
         errno: u32,
         arches: &[Arch],
     ) -> Self {
+        Self::extending_values(baseline, names, &Args::default(), errno, arches)
+    }
+
+    /// [`Profile::extending`] with argument rules for the names it adds; a name the baseline
+    /// mentions keeps the baseline's rules alone (an unconditional allow beside them would make
+    /// its conditions moot).
+    pub fn extending_values<'a>(
+        baseline: &Value,
+        names: impl IntoIterator<Item = &'a str>,
+        args: &Args,
+        errno: u32,
+        arches: &[Arch],
+    ) -> Self {
         let mut doc = baseline.as_object().cloned().unwrap_or_default();
         doc.insert("defaultAction".into(), json!("SCMP_ACT_ERRNO"));
         doc.entry("defaultErrnoRet").or_insert(json!(errno));
@@ -63,9 +90,11 @@ impl Profile {
         };
         let named: BTreeSet<String> = rules.iter().flat_map(rule_names).collect();
         let new: BTreeSet<&str> = names.into_iter().filter(|n| !named.contains(*n)).collect();
+        let (conditional, new) = split(new, args, &named);
         if !new.is_empty() {
             rules.push(json!({ "names": new, "action": "SCMP_ACT_ALLOW" }));
         }
+        rules.extend(conditional);
         doc.insert("syscalls".into(), Value::Array(rules));
         Profile(Value::Object(doc))
     }

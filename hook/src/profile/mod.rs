@@ -3,10 +3,12 @@
 //! [`document`]), checked to be a profile ([`validate`](mod@validate)), read from a file ([`read`]) and
 //! written where the user asked ([`write`](mod@write), within the administrator's [`allowed`]
 //! directories). [`rules`] reads what a profile's rules and architectures say; [`runtime`]
-//! names what each OCI runtime does under the container's filter before the workload runs.
+//! names what each OCI runtime does under the container's filter before the workload runs;
+//! [`args`](mod@args) turns recorded argument values into rules.
 
 pub mod allowed;
 pub mod arch;
+pub mod args;
 pub mod document;
 pub mod read;
 pub mod recipe;

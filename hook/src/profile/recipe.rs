@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{arch::Arch, document::Profile, runtime::Runtime};
+use super::{arch::Arch, args::Args, document::Profile, runtime::Runtime};
 
 /// What a profile needs from a recording: the architectures used (the native one first) and
 /// the names recorded through any of them. One `names` list serves every architecture of a
@@ -12,6 +12,9 @@ use super::{arch::Arch, document::Profile, runtime::Runtime};
 pub struct Recorded {
     pub arches: Vec<Arch>,
     pub names: Vec<&'static str>,
+    /// The argument values of the calls whose arguments are recorded, all ABIs together (the
+    /// rules of a profile hold on each of its architectures).
+    pub args: Args,
 }
 
 /// `defaultErrnoRet` when none is asked for: ENOSYS, so libc's fallbacks (clone3 → clone,
@@ -54,8 +57,14 @@ impl Recipe {
             names.extend(runtime.calls_after_filter());
         }
         match &self.baseline {
-            Some(baseline) => Profile::extending(baseline, names, self.errno, &recorded.arches),
-            None => Profile::allowing(names, self.errno, &recorded.arches),
+            Some(baseline) => Profile::extending_values(
+                baseline,
+                names,
+                &recorded.args,
+                self.errno,
+                &recorded.arches,
+            ),
+            None => Profile::allowing_values(names, &recorded.args, self.errno, &recorded.arches),
         }
     }
 

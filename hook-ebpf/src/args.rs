@@ -1,0 +1,103 @@
+//! The argument values of the calls in `contract::ARG_CALLS`, kept per container, ABI and
+//! call the first time each is seen: the profile then allows those values and refuses the
+//! rest. Reached only for a member's call whose `SEEN` byte marks it as one of these (see
+//! `contract::SEEN_CALLED`): every other syscall pays nothing here.
+
+use aya_ebpf::{
+    helpers::bpf_probe_read_user,
+    macros::map,
+    maps::{Array, HashMap},
+};
+use core::intrinsics::{atomic_xadd, AtomicOrdering};
+use hook_common::{
+    ArgCount, ArgKey, ABI_COMPAT, ABI_COUNT, AF_NETLINK, ARG_CALL_COUNT, ARG_CLONE, ARG_CLONE3,
+    ARG_COUNT_SLOTS, ARG_SETNS, ARG_SOCKET, ARG_UNREADABLE, ARG_VALUE_CAP, ARG_VALUE_SLOTS,
+    BPF_F_NO_PREALLOC, CSIGNAL,
+};
+
+#[map]
+static ARG_VALUES: HashMap<ArgKey, u8> =
+    HashMap::with_max_entries(ARG_VALUE_SLOTS, BPF_F_NO_PREALLOC);
+
+#[map]
+static ARG_COUNTS: Array<ArgCount> = Array::with_max_entries(ARG_COUNT_SLOTS, 0);
+
+/// `BPF_NOEXIST`: a value another CPU kept first is not written twice.
+const BPF_NOEXIST: u64 = 1;
+/// `-EEXIST`, what that insert answers then.
+const EEXIST: i32 = -17;
+
+/// Keeps the value of table entry `entry - 1` (the `SEEN` byte's upper bits) that `args`
+/// (arguments 0..=2 in the ABI's own convention) carry, for container `slot`.
+#[inline(never)]
+pub fn record(slot: u32, abi: u32, entry: u8, args: &[u64; 3]) {
+    let call = u32::from(entry).wrapping_sub(1);
+    if call >= ARG_CALL_COUNT as u32 || abi >= ABI_COUNT {
+        return;
+    }
+    let value = value_of(call as usize, args, abi == ABI_COMPAT);
+    let key = ArgKey {
+        slot,
+        call: abi * ARG_CALL_COUNT as u32 + call,
+        value,
+    };
+    // The common case, a value kept before: one lookup, nothing written.
+    if ARG_VALUES.get_ptr(&key).is_some() {
+        return;
+    }
+    keep(
+        &key,
+        (slot * ABI_COUNT + abi) * ARG_CALL_COUNT as u32 + call,
+    );
+}
+
+/// Adds `key` within its count's cap; a value that cannot be kept marks the count overflowed.
+#[inline(always)]
+fn keep(key: &ArgKey, index: u32) {
+    let Some(count) = ARG_COUNTS.get_ptr_mut(index) else {
+        return;
+    };
+    // SAFETY: a live map value (the lookup succeeded); aligned u64 loads cannot tear.
+    if unsafe { (*count).values } >= ARG_VALUE_CAP {
+        // SAFETY: as above; storing 1 is idempotent, so racing CPUs agree.
+        unsafe { (*count).overflow = 1 };
+        return;
+    }
+    match ARG_VALUES.insert(key, 1u8, BPF_NOEXIST) {
+        // SAFETY: as above; an atomic add, for two CPUs keeping two values at once.
+        Ok(()) => unsafe {
+            atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&raw mut (*count).values, 1);
+        },
+        Err(EEXIST) => {}
+        // The map is full: never a value dropped in silence.
+        // SAFETY: as above.
+        Err(_) => unsafe { (*count).overflow = 1 },
+    }
+}
+
+/// The value `contract::ARG_CALLS` keeps for `call`; a compat task's registers hold 32-bit
+/// values.
+#[inline(always)]
+fn value_of(call: usize, args: &[u64; 3], compat: bool) -> u64 {
+    let low = |i: usize| args[i] & 0xffff_ffff;
+    if call == ARG_SOCKET {
+        let family = low(0);
+        return match family == AF_NETLINK {
+            true => family | low(2) << 32,
+            false => family,
+        };
+    }
+    if call == ARG_CLONE {
+        return low(0) & !CSIGNAL;
+    }
+    if call == ARG_CLONE3 {
+        let at = if compat { low(0) } else { args[0] };
+        // SAFETY: the helper checks the user address itself and fails rather than faults.
+        return unsafe { bpf_probe_read_user(at as *const u64) }.unwrap_or(ARG_UNREADABLE);
+    }
+    if call == ARG_SETNS {
+        return low(1);
+    }
+    // socketpair's family, unshare's flags, personality's persona: argument 0.
+    low(0)
+}
