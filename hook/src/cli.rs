@@ -30,6 +30,12 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_ERRNO)]
     pub errno: u32,
 
+    /// Hook mode: write every syscall as one rule of names, without the argument rules that
+    /// allow only the socket families, clone/unshare flags, namespace types and personalities
+    /// the container used (see the README's "Argument rules")
+    #[arg(long)]
+    pub names_only: bool,
+
     /// Hook mode: write profiles only inside DIR (repeatable). Set it in the hooks.d JSON
     /// args: the of: path comes from whoever may create a container
     #[arg(long, value_name = "DIR")]
@@ -261,6 +267,11 @@ pub struct RecordArgs {
 
     #[command(flatten)]
     pub format: FormatArgs,
+
+    /// Write every syscall as one rule of names, without argument rules (see the README's
+    /// "Argument rules")
+    #[arg(long)]
+    pub names_only: bool,
 
     /// Also write the capability report to FILE: the capabilities the command needed, those
     /// it tried without, and the flags to run it with exactly those (JSON)

@@ -28,6 +28,7 @@ fn main() {
         None if cli.start => cmd::oci::run(oci::Options {
             timeout: cli.timeout,
             errno: cli.errno,
+            names_only: cli.names_only,
             log_level: cli.log_level,
             allowed_output_dirs: cli.allowed_output_dir,
             allowed_input_dirs: cli.allowed_input_dir,

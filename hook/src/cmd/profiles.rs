@@ -26,6 +26,9 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<i32> {
     let taken = snapshot::take(&args.container, caps_output.is_some())
         .with_context(|| format!("cannot snapshot container {}", args.container))?;
     log::info!("snapshot of container {}", taken.id);
+    if let Some(notes) = &taken.notes {
+        eprintln!("oci-seccomp-bpf-hook: warning: {notes}");
+    }
     emit::write(&taken.profile, &args.format, output.as_ref())?;
     if let (Some(report), Some(out)) = (&taken.caps, &caps_output) {
         out.write(&report.to_bytes())?;

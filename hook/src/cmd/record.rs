@@ -21,10 +21,14 @@ pub fn run(args: RecordArgs) -> Result<i32> {
             .as_ref()
             .map_or("-".into(), |path| path.display().to_string()),
         errno: args.errno,
+        names_only: args.names_only,
         attach: args.attach,
         caps: caps_output.is_some(),
     };
     let recording = record::run(&plan)?;
+    if let Some(notes) = &recording.notes {
+        eprintln!("oci-seccomp-bpf-hook: warning: {notes}");
+    }
     if let Some(losses) = &recording.losses {
         return incomplete(&recording, losses, &args, output.as_ref());
     }

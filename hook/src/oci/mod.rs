@@ -39,6 +39,8 @@ use crate::{
 pub struct Options {
     pub timeout: Duration,
     pub errno: u32,
+    /// No argument rules: the argument values are not even kept.
+    pub names_only: bool,
     pub log_level: Option<LevelFilter>,
     pub allowed_output_dirs: Vec<PathBuf>,
     pub allowed_input_dirs: Vec<PathBuf>,
@@ -108,7 +110,10 @@ fn check(state: &State, options: &Options) -> Result<Job, HookError> {
         .ok_or(HookError::NoPid(*state.pid()))?;
     // Whatever PID namespace it shares (a pod's, the host's): the container is its init's
     // tasks, followed from the filter install (see `contract::MAP_TRACED`).
-    let container = Container::of_runtime(pid, state.bundle())?;
+    let container = Container {
+        arg_values: !options.names_only,
+        ..Container::of_runtime(pid, state.bundle())?
+    };
     let inputs = AllowedDirs::resolve("--allowed-input-dir", &options.allowed_input_dirs)?;
     let baseline = request
         .input

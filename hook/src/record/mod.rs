@@ -31,6 +31,8 @@ pub struct Plan {
     /// Where the profile goes, as `status` shows it (`-` for stdout).
     pub output: String,
     pub errno: u32,
+    /// No argument rules: the argument values are not even kept.
+    pub names_only: bool,
     pub attach: AttachPoint,
     /// Whether a capability report is wanted.
     pub caps: bool,
@@ -66,6 +68,8 @@ pub struct Recording {
     pub exit: Exit,
     /// What the recording lacks (see `Snapshot::losses`): then the profile is partial.
     pub losses: Option<String>,
+    /// Calls allowed for any argument value because too many were seen (`Args::notes`).
+    pub notes: Option<String>,
 }
 
 /// `record`'s exit status when the recording is incomplete, whatever the command's own: the
@@ -100,7 +104,10 @@ pub fn run(plan: &Plan) -> Result<Recording, RecordError> {
 }
 
 async fn record(child: GatedChild, plan: &Plan) -> Result<Recording, RecordError> {
-    let target = Container::command(child.pid());
+    let target = Container {
+        arg_values: !plan.names_only,
+        ..Container::command(child.pid())
+    };
     let attach_started = Instant::now();
     let recorder = Recorder::attach(&target, Window::Everything, plan.attach, &plan.label())
         .map_err(RecordError::Attach)?;
@@ -134,6 +141,7 @@ async fn record(child: GatedChild, plan: &Plan) -> Result<Recording, RecordError
         caps,
         exit,
         losses,
+        notes: recorded.args.notes(),
     })
 }
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use crate::profile::rules::{arches_of, is_conditional, rule_names, ALLOW};
+use crate::profile::rules::{arches_of, has_host_conditions, is_conditional, rule_names, ALLOW};
 
 /// A profile as `diff` sees it: validated JSON (see [`validate`](crate::profile::validate())).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl Allowance {
                 let what = if whats.contains(ALLOW) {
                     ALLOW.to_owned()
                 } else {
-                    whats.into_iter().collect::<Vec<_>>().join(" + ")
+                    whats.into_iter().collect::<Vec<_>>().join(RULES)
                 };
                 (name, what)
             })
@@ -122,11 +122,34 @@ fn classify(
         (false, false) => {
             let (in_a, in_b) = actions();
             if in_a != in_b {
+                let (in_a, in_b) = only_in_each(&in_a, &in_b);
                 d.changed.push((name.to_owned(), in_a, in_b));
             }
         }
     }
 }
+
+/// Of two descriptions made of rules joined by `RULES`, the rules only each one has: the
+/// argument values one profile allows and the other does not.
+fn only_in_each(a: &str, b: &str) -> (String, String) {
+    let rules = |s: &str| {
+        s.split(RULES)
+            .map(str::to_owned)
+            .collect::<BTreeSet<String>>()
+    };
+    let (a_rules, b_rules) = (rules(a), rules(b));
+    let only = |x: &BTreeSet<String>, y: &BTreeSet<String>| {
+        let left: Vec<&str> = x.difference(y).map(String::as_str).collect();
+        match left.is_empty() {
+            true => "nothing more".to_owned(),
+            false => left.join(RULES),
+        }
+    };
+    (only(&a_rules, &b_rules), only(&b_rules, &a_rules))
+}
+
+/// Between the rules of one name in a description.
+const RULES: &str = " + ";
 
 /// The diff for people: one block per architecture that differs.
 pub fn to_text(diff: &BTreeMap<String, ArchDiff>, a: &str, b: &str) -> String {
@@ -166,13 +189,36 @@ pub fn to_json(diff: &BTreeMap<String, ArchDiff>, a: &str, b: &str) -> Value {
     json!({ "a": a, "b": b, "same": same, "architectures": arches })
 }
 
-/// A rule's action in words, with its errno and whether it is conditional.
+/// A rule's action in words, with its errno and its conditions: `SCMP_ACT_ALLOW if arg0 &
+/// 0xffffffff == 0x2`.
 fn describe_rule(rule: &Value) -> String {
     let action = action_of(rule, "action", "errnoRet");
-    if is_conditional(rule) {
-        format!("{action} (conditional)")
-    } else {
-        action
+    if !is_conditional(rule) {
+        return action;
+    }
+    let mut conditions: Vec<String> = rule["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(describe_arg)
+        .collect();
+    if has_host_conditions(rule) {
+        conditions.push("host conditions".into());
+    }
+    format!("{action} if {}", conditions.join(" and "))
+}
+
+/// One `args` entry in words, in libseccomp's reading (MASKED_EQ's mask is `value`).
+fn describe_arg(arg: &Value) -> String {
+    let index = arg["index"].as_u64().unwrap_or(0);
+    let (value, two) = (arg["value"].as_u64(), arg["valueTwo"].as_u64().unwrap_or(0));
+    let value = value.map_or("?".into(), |v| format!("{v:#x}"));
+    match arg["op"].as_str().unwrap_or("?") {
+        "SCMP_CMP_MASKED_EQ" => format!("arg{index} & {value} == {two:#x}"),
+        op => {
+            let op = op.strip_prefix("SCMP_CMP_").unwrap_or(op);
+            format!("arg{index} {op} {value}")
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::{
 
 use serde_json::{json, Map, Value};
 
-use crate::profile::rules::{is_conditional, rule_names, union_arches, ALLOW};
+use crate::profile::rules::{has_host_conditions, is_conditional, rule_names, union_arches, ALLOW};
 
 /// What wins when one input allows a syscall that another blocks outright.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,9 +51,11 @@ pub enum MergeError {
 
 /// The union of what `inputs` allow. Every rule of any input that is not a plain allow (an
 /// argument filter, a capability condition, an errno, a kill) is kept as it is, and a name
-/// that such a rule restricts is not allowed outright. The other top-level fields come from
-/// the first input; architectures are unioned (see
-/// [`union_arches`]).
+/// that an errno or kill rule restricts is not allowed outright. A conditional allow only
+/// allows: where another input allows its name outright, it is moot and goes, and allows
+/// that refuse unseen bits of one argument (`MASKED_EQ(mask, 0)`, as recorded bitmasks are
+/// written) become one refusing only the bits every input refuses. The other top-level
+/// fields come from the first input; architectures are unioned (see [`union_arches`]).
 pub fn merge(inputs: &[Input], prefer: Option<Prefer>) -> Result<Value, MergeError> {
     let first = inputs.first().ok_or(MergeError::Empty)?;
     for other in &inputs[1..] {
@@ -86,6 +88,8 @@ pub fn merge(inputs: &[Input], prefer: Option<Prefer>) -> Result<Value, MergeErr
         }
     }
     resolve_conflicts(&mut allowed, &mut kept, prefer)?;
+    union_bitmasks(&mut kept, &mut allowed);
+    drop_moot_allows(&mut kept, &allowed);
     let restricted: BTreeSet<String> = kept.iter().flat_map(|(r, _)| rule_names(r)).collect();
     let names: BTreeSet<String> = allowed
         .into_iter()
@@ -106,6 +110,69 @@ pub fn merge(inputs: &[Input], prefer: Option<Prefer>) -> Result<Value, MergeErr
     }
     doc.insert("syscalls".into(), Value::Array(rules));
     Ok(Value::Object(doc))
+}
+
+/// Removes from conditional allows the names `allowed` allows outright (and rules left with
+/// none).
+fn drop_moot_allows(kept: &mut Vec<(Value, &Path)>, allowed: &[(String, &Path)]) {
+    let outright: BTreeSet<&str> = allowed.iter().map(|(n, _)| n.as_str()).collect();
+    for (rule, _) in kept.iter_mut().filter(|(r, _)| r["action"] == ALLOW) {
+        let names = rule_names(rule);
+        if names.iter().any(|n| outright.contains(n.as_str())) {
+            let left: Vec<String> = names
+                .into_iter()
+                .filter(|n| !outright.contains(n.as_str()))
+                .collect();
+            if let Some(rule) = rule.as_object_mut() {
+                rule.remove("name");
+                rule.insert("names".into(), json!(left));
+            }
+        }
+    }
+    kept.retain(|(rule, _)| !rule_names(rule).is_empty());
+}
+
+/// `(name, argument index, mask)` of an allow whose one condition refuses the mask's bits.
+fn bitmask_allow(rule: &Value) -> Option<(Vec<String>, u64, u64)> {
+    let args = rule["args"].as_array().filter(|a| a.len() == 1)?;
+    let arg = &args[0];
+    let plain = rule["action"] == ALLOW && !has_host_conditions(rule);
+    let refusing = arg["op"] == "SCMP_CMP_MASKED_EQ" && arg["valueTwo"].as_u64().unwrap_or(0) == 0;
+    (plain && refusing).then_some((
+        rule_names(rule),
+        arg["index"].as_u64()?,
+        arg["value"].as_u64()?,
+    ))
+}
+
+/// Bitmask allows of the same names and index, one per input, become one refusing the bits
+/// all of them refuse (a union of the bits allowed); refusing none, the names are allowed
+/// outright.
+fn union_bitmasks<'a>(kept: &mut Vec<(Value, &'a Path)>, allowed: &mut Vec<(String, &'a Path)>) {
+    let mut i = 0;
+    while i < kept.len() {
+        let Some((names, index, mut mask)) = bitmask_allow(&kept[i].0) else {
+            i += 1;
+            continue;
+        };
+        let mut j = i + 1;
+        while j < kept.len() {
+            match bitmask_allow(&kept[j].0) {
+                Some((n, x, m)) if n == names && x == index => {
+                    mask &= m;
+                    kept.remove(j);
+                }
+                _ => j += 1,
+            }
+        }
+        if mask == 0 {
+            let (_, from) = kept.remove(i);
+            allowed.extend(names.into_iter().map(|n| (n, from)));
+            continue;
+        }
+        kept[i].0["args"][0]["value"] = json!(mask);
+        i += 1;
+    }
 }
 
 /// A name allowed outright by one input and blocked outright (a kept rule without conditions)

@@ -49,6 +49,8 @@ pub struct Taken {
     pub caps: Option<Report>,
     /// What the recording lacks so far (`Snapshot::losses`).
     pub losses: Option<String>,
+    /// Calls allowed for any argument value so far (`Args::notes`).
+    pub notes: Option<String>,
 }
 
 /// The profile (and, with `caps`, the capability report) so far of the container whose ID is
@@ -68,6 +70,7 @@ pub fn take(container: &str, caps: bool) -> Result<Taken, SnapshotError> {
         profile: label.recipe.build(&seen.names(Arch::NATIVE)),
         caps,
         losses: seen.losses(Arch::NATIVE),
+        notes: seen.args.notes(),
     })
 }
 

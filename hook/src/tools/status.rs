@@ -45,6 +45,8 @@ pub struct Traced {
     pub capabilities: Option<CapSet>,
     /// What the recording lacks so far (`Snapshot::losses`): its profile will not be written.
     pub incomplete: Option<String>,
+    /// Calls allowed for any argument value so far (`Args::notes`).
+    pub any_value: Option<String>,
 }
 
 /// Every object registered on this node, in the registry's order.
@@ -85,6 +87,7 @@ fn object(dir: &std::path::Path, key: String) -> Result<ObjectStatus, RegistryEr
             output: live.label.output,
             since: live.since,
             incomplete: syscalls.as_ref().and_then(|s| s.losses(Arch::NATIVE)),
+            any_value: syscalls.as_ref().and_then(|s| s.args.notes()),
             syscalls: syscalls.map(|s| s.syscalls.iter().map(Vec::len).sum()),
         });
     }
@@ -115,6 +118,7 @@ pub fn to_json(objects: &[ObjectStatus]) -> Value {
                     "syscalls": c.syscalls, "slot": c.slot,
                     "capabilities": c.capabilities.map(CapSet::names),
                     "incomplete": c.incomplete,
+                    "any_value": c.any_value,
                 })).collect::<Vec<_>>(),
             })
         })
@@ -162,6 +166,9 @@ pub fn to_text(objects: &[ObjectStatus]) -> String {
             ));
             if let Some(lacks) = &c.incomplete {
                 text.push_str(&format!("    INCOMPLETE: {lacks}\n"));
+            }
+            if let Some(any) = &c.any_value {
+                text.push_str(&format!("    ANY VALUE: {any}\n"));
             }
         }
     }

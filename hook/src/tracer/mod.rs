@@ -227,6 +227,9 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String, TracerError> 
         });
     }
     job.output.write(&profile.to_bytes())?;
+    if let Some(notes) = recorded.args.notes() {
+        log::warn!("container {}: {notes}", job.id);
+    }
     let mut summary = format!("wrote {} ({count} syscalls seen)", path.display());
     if let Some(caps) = &job.caps {
         let report = recorder

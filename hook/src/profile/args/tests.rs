@@ -117,3 +117,45 @@ fn names_without_recorded_values_stay_unconditional() {
     assert!(rules.is_empty());
     assert_eq!(left, names(&["socket", "clone3"]));
 }
+
+#[test]
+fn a_profile_with_every_kind_of_rule_validates_and_reads_back_the_same() {
+    use crate::profile::{arch::Arch, validate, Profile};
+    let mut args = seen("socket", &[2, AF_NETLINK | 15 << 32]);
+    args.add("clone3", 0x3d0f00);
+    args.add("unshare", 0x2_0000);
+    args.add("setns", 0x4000_0000);
+    args.add("personality", 0xffff_ffff);
+    args.overflow("socketpair");
+    let all = [
+        "read",
+        "socket",
+        "socketpair",
+        "clone3",
+        "unshare",
+        "setns",
+        "personality",
+    ];
+    let profile = Profile::allowing_values(all, &args, 38, &[Arch::X86_64]);
+    validate(profile.as_json()).expect("valid");
+    let again: Value = serde_json::from_slice(&profile.to_bytes()).unwrap();
+    validate(&again).expect("valid again");
+    assert_eq!(&again, profile.as_json());
+    assert_no_empty_mask(again["syscalls"].as_array().unwrap());
+}
+
+/// The runtime's own calls after its filter install are added by name: none of them may be a
+/// call whose values the recording restricts, or the runtime's values would be missing.
+#[test]
+fn no_runtime_call_is_restricted_by_values() {
+    use crate::profile::{runtime::Runtime, RUNTIME_FLOOR};
+    for runtime in [Runtime::Runc, Runtime::Crun, Runtime::Unknown] {
+        for name in runtime
+            .calls_after_filter()
+            .into_iter()
+            .chain(RUNTIME_FLOOR.iter().copied())
+        {
+            assert!(!contract::ARG_CALLS.contains(&name), "{name}");
+        }
+    }
+}

@@ -95,3 +95,28 @@ fn different_defaults_show_as_the_wildcard() {
     let d = &diff(&a, &b)["SCMP_ARCH_NATIVE"];
     assert_eq!(d.only_a, ["*"]);
 }
+
+#[test]
+fn argument_values_one_allows_and_the_other_does_not_are_shown() {
+    let family = |f: u64| {
+        json!({ "names": ["socket"], "action": "SCMP_ACT_ALLOW",
+                "args": [crate::profile::args::masked_eq(0, 0xffff_ffff, f)] })
+    };
+    let a = Allowance::of(&profile(
+        &["SCMP_ARCH_X86_64"],
+        json!([family(1), family(2)]),
+    ));
+    let b = Allowance::of(&profile(
+        &["SCMP_ARCH_X86_64"],
+        json!([family(2), family(10)]),
+    ));
+    let d = &diff(&a, &b)["SCMP_ARCH_X86_64"];
+    assert_eq!(
+        d.changed,
+        [(
+            "socket".to_owned(),
+            "SCMP_ACT_ALLOW if arg0 & 0xffffffff == 0x1".to_owned(),
+            "SCMP_ACT_ALLOW if arg0 & 0xffffffff == 0xa".to_owned()
+        )]
+    );
+}
