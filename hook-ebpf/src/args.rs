@@ -42,7 +42,7 @@ pub fn record(slot: u32, abi: u32, entry: u8, args: &[u64; 3]) {
         value,
     };
     // The common case, a value kept before: one lookup, nothing written.
-    if ARG_VALUES.get_ptr(&key).is_some() {
+    if ARG_VALUES.get_ptr(key).is_some() {
         return;
     }
     keep(

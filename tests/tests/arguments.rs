@@ -217,3 +217,31 @@ fn an_i386_build_is_refused_the_same_but_through_socketcall() {
     ];
     assert_refuses(&p, &profile, "/bin/argprobe32", &refused);
 }
+
+/// A Go program: its runtime's own clone flags (threads; fork/exec with CLONE_VFORK|CLONE_VM)
+/// are recorded and allowed, and a child in a new user namespace is refused.
+#[test]
+fn a_go_program_keeps_its_own_clone_flags_and_nothing_more() {
+    let tools: Vec<&str> = TOOLS.iter().copied().chain(["go"]).collect();
+    let Some(p) = e2e::ready(&tools, Podman::new) else {
+        return;
+    };
+    let out = e2e::child::Finish::finish(
+        std::process::Command::new("go")
+            .args(["build", "-o"])
+            .arg(p.rootfs().join("bin/goprobe"))
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/programs/argprobe.go"))
+            .env("CGO_ENABLED", "0")
+            .env("GOCACHE", p.scratch_path("gocache")),
+        "go build",
+    );
+    e2e::assert_success("go build argprobe.go", &out);
+    let profile = scenarios::trace(&p, "go.json", None, &["/bin/goprobe", "work"]);
+    let names = e2e::names(&profile);
+    assert!(!names.iter().any(|n| n == "clone3"), "Go uses clone: {names:?}");
+    assert_works(&p, &profile, "/bin/goprobe");
+    let out = p.enforce(&profile, &["/bin/goprobe", "refused"]);
+    e2e::assert_success("goprobe refused", &out);
+    let answer = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(answer.trim(), "clone-newuser 38");
+}

@@ -77,7 +77,11 @@ pub fn for_tests() -> Vec<Need> {
 /// What the tests drive that is installed without its recommendations (docker.io's pull in
 /// apparmor, git and more): Docker 20.10, which runs the wrapper as a runtime.
 pub fn for_tests_lean() -> Vec<Need> {
-    vec![Need::tool("dockerd", "docker.io")]
+    vec![
+        Need::tool("dockerd", "docker.io"),
+        // The argument-rule tests' Go program (its runtime's own clone flags).
+        Need::tool("go", "golang-go"),
+    ]
 }
 
 /// Installs the packages of every missing `need` with apt-get (as root), or fails with one

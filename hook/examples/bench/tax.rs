@@ -38,22 +38,31 @@ pub enum Workload {
     /// `setuid(getuid())` as root: one granted capability check (CAP_SETUID) per syscall, so
     /// the capability program shows beside the syscall one.
     Setuid,
+    /// `personality(0xffffffff)`, the query: as cheap as getppid, and one of the calls whose
+    /// argument values a traced container's recording keeps.
+    Personality,
 }
 
 impl Workload {
-    const ALL: [Workload; 3] = [Workload::Getppid, Workload::Mix, Workload::Setuid];
+    const ALL: [Workload; 4] = [
+        Workload::Getppid,
+        Workload::Mix,
+        Workload::Setuid,
+        Workload::Personality,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Workload::Getppid => "getppid",
             Workload::Mix => "open/read/close",
             Workload::Setuid => "setuid(getuid())",
+            Workload::Personality => "personality(query)",
         }
     }
 
     fn iterations(self, plan: &Plan) -> u64 {
         match self {
-            Workload::Getppid => plan.getppid_calls,
+            Workload::Getppid | Workload::Personality => plan.getppid_calls,
             // Three syscalls per iteration, each several times dearer than getppid.
             Workload::Mix => plan.getppid_calls / 10,
             // New credentials each time: dearer still.
@@ -65,7 +74,8 @@ impl Workload {
         match code {
             "0" => Workload::Getppid,
             "1" => Workload::Mix,
-            _ => Workload::Setuid,
+            "2" => Workload::Setuid,
+            _ => Workload::Personality,
         }
     }
 }
@@ -175,6 +185,13 @@ fn run_loop(workload: Workload, n: u64, file: &CString) -> f64 {
             }
             n
         }
+        Workload::Personality => {
+            for _ in 0..n {
+                // SAFETY: 0xffffffff only asks for the current persona; nothing changes.
+                unsafe { libc::personality(0xffff_ffff) };
+            }
+            n
+        }
     };
     start.elapsed().as_nanos() as f64 / syscalls as f64
 }
@@ -185,6 +202,8 @@ enum Attached {
     Nothing,
     Empty,
     Ours,
+    /// Ours, the containers registered without argument values (`--names-only`).
+    OursNamesOnly,
 }
 
 /// ns per syscall for (workload, traced?) under one configuration, one sample per round.
@@ -194,7 +213,12 @@ struct Cell([[Samples; 2]; Workload::ALL.len()]);
 pub fn measure(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()> {
     let mut server = LoopServer::start(small_file)?;
     let file = CString::new(small_file.as_os_str().as_encoded_bytes())?;
-    let configs = [Attached::Nothing, Attached::Empty, Attached::Ours];
+    let configs = [
+        Attached::Nothing,
+        Attached::Empty,
+        Attached::Ours,
+        Attached::OursNamesOnly,
+    ];
     let mut cells = vec![Cell::default(); configs.len()];
     for round in 0..plan.rounds {
         // A B C, then C B A: a drift of the machine within a round hits every variant alike.
@@ -210,7 +234,8 @@ pub fn measure(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()
     }
     for (w, workload) in Workload::ALL.iter().enumerate() {
         for (p, place) in ["host", "traced"].iter().enumerate() {
-            let [nothing, empty, ours] = [0, 1, 2].map(|c| cells[c].0[w][p].clone());
+            let [nothing, empty, ours, names_only] =
+                [0, 1, 2, 3].map(|c| cells[c].0[w][p].clone());
             let label = |what: &str| format!("{}, {place}: {what}", workload.label());
             report.add(
                 "4 tax",
@@ -232,6 +257,14 @@ pub fn measure(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()
                 "ns/syscall",
                 ours.clone(),
                 Some(("nothing", &nothing)),
+            );
+            // The same programs: only a traced table call's argument value is kept or not.
+            report.add(
+                "4 tax",
+                label("ours, no argument values kept (--names-only)"),
+                "ns/syscall",
+                names_only,
+                Some(("ours", &ours)),
             );
             let floor = empty.minus(&nothing);
             report.add(
@@ -320,8 +353,13 @@ fn attach_n(config: Attached, targets: &[Container]) -> Result<(Option<Programs>
             Some(Programs::empty(AttachPoint::RawTracepoint)?),
             Vec::new(),
         )),
-        Attached::Ours => {
+        Attached::Ours | Attached::OursNamesOnly => {
+            let values = config == Attached::Ours;
             let recorders = targets.iter().enumerate().map(|(n, target)| {
+                let target = &Container {
+                    arg_values: values,
+                    ..*target
+                };
                 let (window, point) = (Window::Everything, AttachPoint::RawTracepoint);
                 Recorder::attach(target, window, point, &label(n)).context("cannot attach")
             });

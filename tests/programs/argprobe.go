@@ -1,0 +1,56 @@
+// argprobe.go: the argument-rule tests' Go program, whose runtime makes its own clone calls
+// (threads, and fork/exec through clone with CLONE_VFORK|CLONE_VM, never clone3).
+//
+//	argprobe work     listens on an AF_INET socket and runs itself as a child; prints "worked"
+//	argprobe refused  runs itself as a child in a new user namespace; prints
+//	                  "clone-newuser ERRNO" (0: it worked)
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+func child(flags uintptr) error {
+	cmd := exec.Command("/proc/self/exe", "child")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
+	return cmd.Run()
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "child":
+	case "work":
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		l.Close()
+		if err := child(0); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Println("worked")
+	case "refused":
+		var errno syscall.Errno
+		err := child(syscall.CLONE_NEWUSER)
+		switch {
+		case err == nil:
+			fmt.Println("clone-newuser 0")
+		case errors.As(err, &errno):
+			fmt.Printf("clone-newuser %d\n", int(errno))
+		default:
+			fmt.Println("clone-newuser", err)
+		}
+	default:
+		os.Exit(2)
+	}
+}
