@@ -238,7 +238,10 @@ fn a_go_program_keeps_its_own_clone_flags_and_nothing_more() {
     e2e::assert_success("go build argprobe.go", &out);
     let profile = scenarios::trace(&p, "go.json", None, &["/bin/goprobe", "work"]);
     let names = e2e::names(&profile);
-    assert!(!names.iter().any(|n| n == "clone3"), "Go uses clone: {names:?}");
+    assert!(
+        !names.iter().any(|n| n == "clone3"),
+        "Go uses clone: {names:?}"
+    );
     assert_works(&p, &profile, "/bin/goprobe");
     let out = p.enforce(&profile, &["/bin/goprobe", "refused"]);
     e2e::assert_success("goprobe refused", &out);

@@ -234,8 +234,7 @@ pub fn measure(plan: &Plan, report: &mut Report, small_file: &Path) -> Result<()
     }
     for (w, workload) in Workload::ALL.iter().enumerate() {
         for (p, place) in ["host", "traced"].iter().enumerate() {
-            let [nothing, empty, ours, names_only] =
-                [0, 1, 2, 3].map(|c| cells[c].0[w][p].clone());
+            let [nothing, empty, ours, names_only] = [0, 1, 2, 3].map(|c| cells[c].0[w][p].clone());
             let label = |what: &str| format!("{}, {place}: {what}", workload.label());
             report.add(
                 "4 tax",
