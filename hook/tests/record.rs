@@ -387,3 +387,41 @@ fn tracepoint_attach_works_or_explains_tracefs() {
         assert!(!profile.exists());
     }
 }
+
+/// More distinct values of one call than a recording keeps (`contract::ARG_VALUE_CAP`): the
+/// call is allowed for any value, its rule says why, and `record` warns. Never a value
+/// dropped in silence, which would refuse it later.
+#[test]
+fn a_call_past_the_value_cap_is_allowed_for_any_value_and_said_so() {
+    if !e2e::privileged_with(&["python3"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    let cap = hook::contract::ARG_VALUE_CAP;
+    let script = format!(
+        "import ctypes\nlibc = ctypes.CDLL(None)\n\
+         for persona in range({}): libc.personality(persona)\nlibc.personality(0)\n",
+        cap + 6
+    );
+    let out = record(&profile, &["python3", "-c", &script]);
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("personality had more than {cap} distinct")),
+        "{stderr}"
+    );
+    let (json, _) = e2e::allowed_names(&profile);
+    let rules: Vec<&serde_json::Value> = json["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["names"] == serde_json::json!(["personality"]))
+        .collect();
+    assert_eq!(rules.len(), 1, "{json}");
+    assert!(rules[0].get("args").is_none(), "{json}");
+    assert!(rules[0]["comment"]
+        .as_str()
+        .unwrap()
+        .contains("any argument value"));
+}

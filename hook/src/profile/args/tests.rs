@@ -159,3 +159,35 @@ fn no_runtime_call_is_restricted_by_values() {
         }
     }
 }
+
+/// A name the `if:` baseline governs keeps the baseline's rules alone: no recorded rule (an
+/// allow beside its conditions would make them moot); the names it does not mention get
+/// theirs.
+#[test]
+fn a_baseline_keeps_its_own_rules_for_the_names_it_mentions() {
+    use crate::profile::{arch::Arch, Profile};
+    let clone_rule = json!({ "names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                             "args": [masked_eq(0, 0x7e02_0000, 0)] });
+    let baseline = json!({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [clone_rule] });
+    let mut args = seen("clone", &[0x1000_0000]);
+    args.add("clone3", 0x3d0f00);
+    args.add("socket", 2);
+    let names = ["clone", "clone3", "socket"];
+    let profile = Profile::extending_values(&baseline, names, &args, 38, &[Arch::X86_64]);
+    let rules = profile.as_json()["syscalls"].as_array().unwrap();
+    let clones: Vec<&Value> = rules
+        .iter()
+        .filter(|r| r["names"] == json!(["clone"]))
+        .collect();
+    assert_eq!(clones, [&clone_rule], "{rules:?}");
+    // clone3 stays as it was: its fallback would meet the baseline's clone rules, not ours.
+    assert!(
+        rules.iter().any(|r| r["names"] == json!(["clone3"])
+            && r["action"] == "SCMP_ACT_ALLOW"
+            && r.get("args").is_none()),
+        "{rules:?}"
+    );
+    assert!(rules
+        .iter()
+        .any(|r| r["names"] == json!(["socket"]) && r["args"].is_array()));
+}
