@@ -152,3 +152,35 @@ fn output_has_the_crds_shape() {
     });
     check_against_the_crd(&parsed(&convert(&with_args, "p").unwrap().yaml));
 }
+
+/// A profile recorded with argument rules keeps them in the resource: each rule's
+/// conditions, and clone3's own ENOSYS.
+#[test]
+fn argument_rules_survive_the_export() {
+    use crate::profile::{
+        arch::Arch,
+        args::{masked_eq, Args},
+        Profile,
+    };
+    let mut args = Args::default();
+    args.add("socket", 2);
+    args.add("clone3", 0x3d0f00);
+    let profile =
+        Profile::allowing_values(["read", "socket", "clone3"], &args, 38, &[Arch::X86_64]);
+    let spec = parsed(&convert(profile.as_json(), "args").unwrap().yaml);
+    check_against_the_crd(&spec);
+    let rules = spec["spec"]["syscalls"].as_array().unwrap();
+    let socket = rules
+        .iter()
+        .find(|r| r["names"] == json!(["socket"]))
+        .unwrap();
+    assert_eq!(socket["args"], json!([masked_eq(0, 0xffff_ffff, 2)]));
+    let clone3 = rules
+        .iter()
+        .find(|r| r["names"] == json!(["clone3"]))
+        .unwrap();
+    assert_eq!(clone3["errnoRet"], "38");
+    assert!(rules
+        .iter()
+        .any(|r| r["names"] == json!(["clone"]) && r["args"].is_array()));
+}
