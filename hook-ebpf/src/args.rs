@@ -27,15 +27,17 @@ const BPF_NOEXIST: u64 = 1;
 /// `-EEXIST`, what that insert answers then.
 const EEXIST: i32 = -17;
 
-/// Keeps the value of table entry `entry - 1` (the `SEEN` byte's upper bits) that `args`
-/// (arguments 0..=2 in the ABI's own convention) carry, for container `slot`.
+/// Keeps the value of table entry `entry - 1` (the `SEEN` byte's upper bits) for container
+/// `slot`; `arg(i, compat)` reads argument `i` in the ABI's own convention, and only the
+/// arguments the call's value needs are read.
 #[inline(never)]
-pub fn record(slot: u32, abi: u32, entry: u8, args: &[u64; 3]) {
+pub fn record(slot: u32, abi: u32, entry: u8, arg: &impl Fn(usize, bool) -> u64) {
     let call = u32::from(entry).wrapping_sub(1);
     if call >= ARG_CALL_COUNT as u32 || abi >= ABI_COUNT {
         return;
     }
-    let value = value_of(call as usize, args, abi == ABI_COMPAT);
+    let compat = abi == ABI_COMPAT;
+    let value = value_of(call as usize, &|i| arg(i, compat), compat);
     let key = ArgKey {
         slot,
         call: abi * ARG_CALL_COUNT as u32 + call,
@@ -78,8 +80,8 @@ fn keep(key: &ArgKey, index: u32) {
 /// The value `contract::ARG_CALLS` keeps for `call`; a compat task's registers hold 32-bit
 /// values.
 #[inline(always)]
-fn value_of(call: usize, args: &[u64; 3], compat: bool) -> u64 {
-    let low = |i: usize| args[i] & 0xffff_ffff;
+fn value_of(call: usize, arg: &impl Fn(usize) -> u64, compat: bool) -> u64 {
+    let low = |i: usize| arg(i) & 0xffff_ffff;
     if call == ARG_SOCKET {
         let family = low(0);
         return match family == AF_NETLINK {
@@ -91,7 +93,7 @@ fn value_of(call: usize, args: &[u64; 3], compat: bool) -> u64 {
         return low(0) & !CSIGNAL;
     }
     if call == ARG_CLONE3 {
-        let at = if compat { low(0) } else { args[0] };
+        let at = if compat { low(0) } else { arg(0) };
         // SAFETY: the helper checks the user address itself and fails rather than faults.
         return unsafe { bpf_probe_read_user(at as *const u64) }.unwrap_or(ARG_UNREADABLE);
     }

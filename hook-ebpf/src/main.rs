@@ -264,13 +264,7 @@ fn record<C: EbpfContext>(
     if nr < SYSCALL_SLOTS as u64 {
         let entry = mark(slot * ABI_COUNT + abi, nr as usize);
         if entry != 0 {
-            let compat = abi == ABI_COMPAT;
-            args::record(
-                slot,
-                abi,
-                entry,
-                &[arg(0, compat), arg(1, compat), arg(2, compat)],
-            );
+            args::record(slot, abi, entry, arg);
         }
     } else {
         count_out_of_range(ctx, slot, nr);
