@@ -8,7 +8,7 @@ use aya::maps::{Array, HashMap};
 
 use super::{
     error::{map_err, ProgramsError},
-    maps::set_array,
+    maps::{remove_keys, set_array},
     programs::Programs,
 };
 use crate::{
@@ -84,17 +84,8 @@ pub fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
     if held.iter().all(|c| *c == ArgCount::default()) {
         return Ok(());
     }
-    let name = contract::MAP_ARG_VALUES;
-    let mut values: HashMap<_, ArgKey, u8> =
-        HashMap::try_from(programs.map_mut(name)?).map_err(map_err(name))?;
-    let stale: Vec<ArgKey> = values
-        .keys()
-        .filter_map(Result::ok)
-        .filter(|key| key.slot == index)
-        .collect();
-    for key in stale {
-        let _ = values.remove(&key);
-    }
+    let of_slot = |key: &ArgKey| key.slot == index;
+    remove_keys(programs, contract::MAP_ARG_VALUES, of_slot)?;
     let first = index * ABI_COUNT * ARG_CALL_COUNT as u32;
     for (i, count) in held.iter().enumerate() {
         if *count != ArgCount::default() {

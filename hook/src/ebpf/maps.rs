@@ -73,15 +73,27 @@ pub fn zero_per_cpu(
 
 /// Removes every executed file's name kept for slot `index`.
 pub fn remove_execs(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
-    let name = contract::MAP_EXECS;
+    remove_keys(programs, contract::MAP_EXECS, |key: &ExecKey| {
+        key.slot == index
+    })
+}
+
+/// Removes every key `stale` picks from the hash map `name` of keys `K` and one-byte values
+/// (the maps that hold names and values per slot).
+pub fn remove_keys<K: aya::Pod>(
+    programs: &mut Programs,
+    name: &'static str,
+    stale: impl Fn(&K) -> bool,
+) -> Result<(), ProgramsError> {
     let map = programs.map_mut(name)?;
-    let mut map: HashMap<_, ExecKey, u8> = HashMap::try_from(map).map_err(map_err(name))?;
-    let stale: Vec<ExecKey> = map
+    let mut map: HashMap<_, K, u8> = HashMap::try_from(map).map_err(map_err(name))?;
+    let picked: Vec<K> = map
         .keys()
         .filter_map(Result::ok)
-        .filter(|key| key.slot == index)
+        .filter(|key| stale(key))
         .collect();
-    for key in stale {
+    for key in picked {
+        // Gone already is fine.
         let _ = map.remove(&key);
     }
     Ok(())
