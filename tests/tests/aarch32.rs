@@ -91,6 +91,19 @@ fn an_aarch32_program_runs_under_its_profile_and_not_under_a_native_one() {
     };
     let profile = scenarios::trace(&runc, "aarch32.json", None, &["/bin/aarch32"]);
     assert_own_table(&assert_arm_listed(&profile));
+    // Its personality query, read from AArch32's registers: one rule, for that value alone.
+    let (json, _) = e2e::allowed_names(&profile);
+    let personality: Vec<&serde_json::Value> = json["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["names"] == serde_json::json!(["personality"]))
+        .collect();
+    assert_eq!(personality.len(), 1, "{json}");
+    assert_eq!(
+        personality[0]["args"][0]["valueTwo"], 0xffff_ffffu64,
+        "{json}"
+    );
     assert_success(
         "aarch32 under its profile",
         &runc.enforce(&profile, &["/bin/aarch32"]),
