@@ -99,3 +99,35 @@ pub fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each ABI's table marks that ABI's number of each call with its entry, and nothing
+    /// else; a name-only container's tables are all zero.
+    #[test]
+    fn each_abi_marks_its_own_numbers() {
+        let native = Arch::NATIVE;
+        for (abi, arch) in native.abis().into_iter().enumerate() {
+            let table = seen_table(native, abi as u32, true);
+            let marked = table.slots.iter().filter(|&&b| b != 0).count();
+            let Some(arch) = arch else {
+                assert_eq!(marked, 0);
+                continue;
+            };
+            for (i, name) in ARG_CALLS.iter().enumerate() {
+                if let Some(nr) = arch.syscall_number(name) {
+                    assert_eq!(table.slots[nr as usize], ((i + 1) << 1) as u8, "{name}");
+                    assert_eq!(table.slots[nr as usize] & contract::SEEN_CALLED, 0);
+                }
+            }
+            let known = ARG_CALLS
+                .iter()
+                .filter(|n| arch.syscall_number(n).is_some());
+            assert_eq!(marked, known.count(), "{arch:?}");
+            let plain = seen_table(native, abi as u32, false);
+            assert!(plain.slots.iter().all(|&b| b == 0));
+        }
+    }
+}
