@@ -144,6 +144,7 @@ impl Drop for Containerd {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
         let _ = self.daemon.wait();
+        crate::mounts::unmount_under(self.dir.path());
     }
 }
 

@@ -59,6 +59,14 @@ pub struct Podman {
     overlay: bool,
 }
 
+impl Drop for Podman {
+    /// podman's storage bind-mounts its `overlay` directory onto itself, in this mount
+    /// namespace (runc engines; crun's commands run in one of their own).
+    fn drop(&mut self) {
+        crate::mounts::unmount_under(self.dir.path());
+    }
+}
+
 impl Podman {
     pub fn new() -> Self {
         Self::with_hook_args(&[])

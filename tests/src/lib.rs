@@ -23,6 +23,7 @@ pub mod engine;
 pub mod exec;
 pub mod gate;
 pub mod kernel;
+pub mod mounts;
 pub mod profiles;
 pub mod rootfs;
 pub mod scenarios;
