@@ -430,12 +430,7 @@ fn a_call_past_the_value_cap_is_allowed_for_any_value_and_said_so() {
         "{stderr}"
     );
     let (json, _) = e2e::allowed_names(&profile);
-    let rules: Vec<&serde_json::Value> = json["syscalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["names"] == serde_json::json!(["personality"]))
-        .collect();
+    let rules = e2e::rules_of(&json, "personality");
     assert_eq!(rules.len(), 1, "{json}");
     assert!(rules[0].get("args").is_none(), "{json}");
     assert!(rules[0]["comment"]

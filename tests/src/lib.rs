@@ -36,7 +36,7 @@ pub use binary::{
 };
 pub use gate::{gate, in_ci, privileged, privileged_with, ready, this_test, which};
 pub use kernel::{kernel_released_within, our_loaded_programs, ours_in_the_kernel, syscall_number};
-pub use profiles::{allowed_names, names};
+pub use profiles::{allowed_names, names, rules_of};
 pub use rootfs::{
     busybox_rootfs, install_phase_helper, install_static_helper, install_static_helper_with,
     install_syscall_helper, install_thread_helper,

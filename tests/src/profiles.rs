@@ -18,6 +18,17 @@ pub fn allowed_names(path: &Path) -> (serde_json::Value, Vec<String>) {
     (json, names)
 }
 
+/// The rules of `profile` (its JSON) that name `call` alone: an argument-recorded call's own
+/// rules (one per value, or one for its flags, or one allowing any value).
+pub fn rules_of<'a>(profile: &'a serde_json::Value, call: &str) -> Vec<&'a serde_json::Value> {
+    profile["syscalls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|rule| rule["names"] == serde_json::json!([call]))
+        .collect()
+}
+
 /// The names a profile's SCMP_ACT_ALLOW rules allow (see [`allowed_names`]).
 pub fn names(path: &Path) -> Vec<String> {
     allowed_names(path).1

@@ -93,12 +93,7 @@ fn an_aarch32_program_runs_under_its_profile_and_not_under_a_native_one() {
     assert_own_table(&assert_arm_listed(&profile));
     // Its personality query, read from AArch32's registers: one rule, for that value alone.
     let (json, _) = e2e::allowed_names(&profile);
-    let personality: Vec<&serde_json::Value> = json["syscalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["names"] == serde_json::json!(["personality"]))
-        .collect();
+    let personality = e2e::rules_of(&json, "personality");
     assert_eq!(personality.len(), 1, "{json}");
     assert_eq!(
         personality[0]["args"][0]["valueTwo"], 0xffff_ffffu64,

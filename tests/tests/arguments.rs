@@ -73,13 +73,7 @@ fn assert_refuses(engine: &dyn Engine, profile: &Path, probe: &str, refused: &[&
 /// clone3 answered ENOSYS, and the query personality.
 fn assert_shape(profile: &Path) {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(profile).unwrap()).unwrap();
-    let rules = json["syscalls"].as_array().unwrap();
-    let with = |name: &str| -> Vec<&serde_json::Value> {
-        rules
-            .iter()
-            .filter(|r| r["names"] == serde_json::json!([name]))
-            .collect()
-    };
+    let with = |name: &str| e2e::rules_of(&json, name);
     let families: Vec<u64> = with("socket")
         .iter()
         .filter_map(|r| r["args"][0]["valueTwo"].as_u64())

@@ -16,25 +16,27 @@ use crate::{
     profile::{arch::Arch, args::Args},
 };
 
-/// ABI `abi`'s `SEEN` table for a new container: each call of `contract::ARG_CALLS` marked
-/// with its entry (see `contract::SEEN_CALLED`) when `values` are wanted, else all zero.
-pub fn seen_table(native: Arch, abi: u32, values: bool) -> Seen {
+/// ABI `abi`'s `SEEN` table (of this architecture's, `Arch::NATIVE`'s) for a new container:
+/// each call of `contract::ARG_CALLS` marked with its entry (see `contract::SEEN_CALLED`) when
+/// `values` are wanted, else all zero.
+pub fn seen_table(abi: u32, values: bool) -> Seen {
     let mut table = Seen {
         slots: [0; contract::SYSCALL_SLOTS],
     };
     if values {
-        for &(nr, entry) in &marks(native)[abi as usize] {
+        for &(nr, entry) in &marks()[abi as usize] {
             table.slots[nr] = entry;
         }
     }
     table
 }
 
-/// (number, `SEEN` byte) of each recorded call, per ABI; found once per process.
-fn marks(native: Arch) -> &'static [Vec<(usize, u8)>; ABI_COUNT as usize] {
+/// (number, `SEEN` byte) of each recorded call, per ABI of `Arch::NATIVE`; found once per
+/// process.
+fn marks() -> &'static [Vec<(usize, u8)>; ABI_COUNT as usize] {
     static MARKS: OnceLock<[Vec<(usize, u8)>; ABI_COUNT as usize]> = OnceLock::new();
     MARKS.get_or_init(|| {
-        native.abis().map(|abi| {
+        Arch::NATIVE.abis().map(|abi| {
             let Some(arch) = abi else { return Vec::new() };
             ARG_CALLS
                 .iter()
@@ -108,9 +110,8 @@ mod tests {
     /// else; a name-only container's tables are all zero.
     #[test]
     fn each_abi_marks_its_own_numbers() {
-        let native = Arch::NATIVE;
-        for (abi, arch) in native.abis().into_iter().enumerate() {
-            let table = seen_table(native, abi as u32, true);
+        for (abi, arch) in Arch::NATIVE.abis().into_iter().enumerate() {
+            let table = seen_table(abi as u32, true);
             let marked = table.slots.iter().filter(|&&b| b != 0).count();
             let Some(arch) = arch else {
                 assert_eq!(marked, 0);
@@ -126,7 +127,7 @@ mod tests {
                 .iter()
                 .filter(|n| arch.syscall_number(n).is_some());
             assert_eq!(marked, known.count(), "{arch:?}");
-            let plain = seen_table(native, abi as u32, false);
+            let plain = seen_table(abi as u32, false);
             assert!(plain.slots.iter().all(|&b| b == 0));
         }
     }

@@ -29,7 +29,6 @@ use crate::{
         label::{self, Label},
         registry::{Registry, RegistryError},
     },
-    profile::arch::Arch,
 };
 
 /// From when the container's syscalls count.
@@ -146,7 +145,7 @@ fn register(
     let seen = programs.map_mut(contract::MAP_SEEN)?;
     let mut seen: Array<_, Seen> = Array::try_from(seen).map_err(map_err(contract::MAP_SEEN))?;
     for abi in 0..contract::ABI_COUNT {
-        let table = args::seen_table(Arch::NATIVE, abi, container.arg_values);
+        let table = args::seen_table(abi, container.arg_values);
         seen.set(index * contract::ABI_COUNT + abi, table, 0)
             .map_err(map_err(contract::MAP_SEEN))?;
     }

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use crate::contract::{self, AF_NETLINK, ARG_UNREADABLE, ARG_VALUE_CAP, CSIGNAL};
+use crate::contract::{AF_NETLINK, ARG_UNREADABLE, ARG_VALUE_CAP, CSIGNAL};
 
 /// What a recording saw of each argument-recorded call, by name: absent when the call was not
 /// made (or arguments were not recorded: a name-only profile).
@@ -119,10 +119,7 @@ pub fn split<'a>(
     for name in names {
         let values = match name {
             "clone" => clone.as_ref(),
-            _ => contract::ARG_CALLS
-                .contains(&name)
-                .then(|| args.0.get(name))
-                .flatten(),
+            _ => args.0.get(name),
         };
         match values.zip(kind(name)) {
             Some((Values::Seen(values), kind)) => match rules_for(name, &kind, values) {

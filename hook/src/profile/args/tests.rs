@@ -155,7 +155,7 @@ fn no_runtime_call_is_restricted_by_values() {
             .into_iter()
             .chain(RUNTIME_FLOOR.iter().copied())
         {
-            assert!(!contract::ARG_CALLS.contains(&name), "{name}");
+            assert!(!crate::contract::ARG_CALLS.contains(&name), "{name}");
         }
     }
 }
