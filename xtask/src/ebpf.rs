@@ -34,8 +34,14 @@ pub fn build(release: bool) -> Result<PathBuf> {
     let dest_dir = dest.parent().expect("the object path has a directory");
     std::fs::create_dir_all(dest_dir)
         .with_context(|| format!("cannot create {}", dest_dir.display()))?;
-    std::fs::copy(&built, &dest)
-        .with_context(|| format!("cannot copy {} to {}", built.display(), dest.display()))?;
+    // Copied only when it changed: `hook`'s build script reruns (and every hook binary is
+    // rebuilt) whenever the object's file is touched.
+    let object = std::fs::read(&built)
+        .with_context(|| format!("cannot read {}: build it again", built.display()))?;
+    if std::fs::read(&dest).ok().as_ref() != Some(&object) {
+        std::fs::write(&dest, &object)
+            .with_context(|| format!("cannot write {}: check its permissions", dest.display()))?;
+    }
     eprintln!("eBPF object ({profile}): {}", dest.display());
     Ok(dest)
 }
