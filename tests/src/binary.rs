@@ -18,7 +18,14 @@ pub fn hook_binary() -> PathBuf {
         "{} does not exist: run `cargo xtask test` (or `cargo build -p hook` first), or set OSBH_BIN",
         path.display()
     );
-    path
+    // Its directory without `..` (the workspace is `tests/..`): links to it and hooks.d JSON
+    // naming it must resolve in the root of today's runtimes too, which has only that
+    // directory. The file name stays (the wrapper's mode is told by it).
+    let dir = path.parent().and_then(|d| d.canonicalize().ok());
+    match (dir, path.file_name()) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => path,
+    }
 }
 
 /// The hook binary under test run with `args` (stdin empty), within the child deadline.

@@ -4,12 +4,13 @@
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
+    sync::Arc,
     time::Duration,
 };
 
 use tempfile::TempDir;
 
-use crate::{child::Finish, poll_until};
+use crate::{child::Finish, poll_until, sid::SidRoot};
 
 /// A running containerd, stopped (SIGTERM, then waited for) when dropped.
 pub struct Containerd {
@@ -17,6 +18,9 @@ pub struct Containerd {
     daemon: Child,
     /// Where its `containerd`, shim and `ctr` are; `None`: the system's, on PATH.
     bin: Option<PathBuf>,
+    /// The root of today's runtimes it runs in (containerd 2), shared with a dockerd on it;
+    /// dropped after the daemon.
+    sid: Option<Arc<SidRoot>>,
 }
 
 impl Containerd {
@@ -40,8 +44,15 @@ impl Containerd {
         crate::gate(missing).then(|| Self::start_from(Some(bin)))
     }
 
+    /// containerd 2 in the root of today's runtimes; `None` (after [`gate`](crate::gate)'s
+    /// rule) when that root was not made.
+    pub fn start_today() -> Option<Self> {
+        let sid = Arc::new(SidRoot::enter()?);
+        Some(Self::start_with(Some(sid), None, ""))
+    }
+
     fn start_from(bin: Option<PathBuf>) -> Self {
-        Self::start_with(bin, "")
+        Self::start_with(None, bin, "")
     }
 
     /// The system's containerd with its CRI plugin as kubelet uses it: the sandbox (pause)
@@ -58,11 +69,11 @@ impl Containerd {
              {runtimes}.traced.options]\n  BinaryName = \"{}\"\n",
             wrapper.display()
         );
-        Self::start_with(None, &extra)
+        Self::start_with(None, None, &extra)
     }
 
     /// containerd with `cri` appended to its CRI plugin's table.
-    fn start_with(bin: Option<PathBuf>, cri: &str) -> Self {
+    fn start_with(sid: Option<Arc<SidRoot>>, bin: Option<PathBuf>, cri: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         // Without CAP_SYS_RESOURCE here, runc fails unless the OOM score is left alone.
@@ -73,7 +84,7 @@ impl Containerd {
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
-        let daemon = Command::new(tool(&bin, "containerd"))
+        let daemon = command(&sid, &bin, "containerd")
             .env("PATH", search_path(&bin))
             .arg("--config")
             .arg(dir.path().join("config.toml"))
@@ -82,7 +93,12 @@ impl Containerd {
             .stderr(log)
             .spawn()
             .expect("containerd starts");
-        let engine = Self { dir, daemon, bin };
+        let engine = Self {
+            dir,
+            daemon,
+            bin,
+            sid,
+        };
         poll_until(Duration::from_secs(10), || {
             engine.ctr(&["version"]).status.success().then_some(())
         })
@@ -96,7 +112,7 @@ impl Containerd {
 
     /// `ctr --address SOCKET ARGS...`.
     pub fn ctr(&self, args: &[&str]) -> Output {
-        Command::new(tool(&self.bin, "ctr"))
+        self.command("ctr")
             .arg("--address")
             .arg(self.socket())
             .args(args)
@@ -109,6 +125,11 @@ impl Containerd {
     pub fn run(&self, extra: &[&str], rootfs: &Path, id: &str, cmd: &[&str]) -> Output {
         let rootfs = rootfs.to_string_lossy();
         let mut args = vec!["run", "--rm", "--seccomp"];
+        if self.sid.is_some() {
+            // ctr 2 asks for 1024 CPU shares by default, which runc 1.3 then fails to write
+            // where the cgroup2 mount has no controllers (the root's; see `SidRoot`).
+            args.extend(["--cpu-shares", "0"]);
+        }
         args.extend(extra);
         args.extend(["--rootfs", &rootfs, id]);
         args.extend(cmd);
@@ -118,12 +139,27 @@ impl Containerd {
     pub fn scratch_path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+
+    /// The root of today's runtimes this containerd runs in, if it does.
+    pub fn sid(&self) -> Option<&Arc<SidRoot>> {
+        self.sid.as_ref()
+    }
+
+    /// The tool `name` of this containerd's installation.
+    pub fn command(&self, name: &str) -> Command {
+        command(&self.sid, &self.bin, name)
+    }
 }
 
-/// `name` in `bin`, else on PATH.
-fn tool(bin: &Option<PathBuf>, name: &str) -> PathBuf {
-    bin.as_ref()
-        .map_or_else(|| name.into(), |bin| bin.join(name))
+/// `name` in `bin`, else on PATH; inside `sid` if given.
+fn command(sid: &Option<Arc<SidRoot>>, bin: &Option<PathBuf>, name: &str) -> Command {
+    let program: PathBuf = bin
+        .as_ref()
+        .map_or_else(|| name.into(), |bin| bin.join(name));
+    match sid {
+        Some(sid) => sid.command(program),
+        None => Command::new(program),
+    }
 }
 
 /// PATH with `bin` first: containerd finds its shim there.

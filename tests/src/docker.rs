@@ -16,28 +16,42 @@ use crate::{
     poll_until,
 };
 
-/// Debian 12's Docker CLI (20.10, like its daemon): another `docker` may come first on PATH.
+/// Debian's Docker CLI, of the same version as its daemon: another `docker` (this machine's
+/// 28.2) may come first on PATH.
 const DOCKER: &str = "/usr/bin/docker";
 
 pub struct Docker {
     dir: TempDir,
     daemon: Child,
-    // Dropped after the daemon: it runs on this containerd.
-    _containerd: Containerd,
+    // Dropped after the daemon: it runs on this containerd (and in its root, if any).
+    containerd: Containerd,
 }
 
 impl Docker {
     /// dockerd with `runtime` (the wrapper's link) added as the runtime `traced`.
     pub fn start(runtime: &Path) -> Self {
-        let containerd = Containerd::start();
+        // Docker 20.10 sets the OOM score unless told not to (no CAP_SYS_RESOURCE here).
+        Self::start_on(Containerd::start(), runtime, &["--oom-score-adjust=0"])
+    }
+
+    /// Docker 28 on containerd 2, in the root of today's runtimes; `None` (after
+    /// [`gate`](crate::gate)'s rule) when that root was not made.
+    pub fn start_today(runtime: &Path) -> Option<Self> {
+        // Docker 25 dropped --oom-score-adjust (and leaves the score alone).
+        Some(Self::start_on(Containerd::start_today()?, runtime, &[]))
+    }
+
+    fn start_on(containerd: Containerd, runtime: &Path, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = |name: &str| dir.path().join(name);
         let log = std::fs::File::create(d("dockerd.log")).unwrap();
-        let daemon = Command::new("dockerd")
+        let daemon = containerd
+            .command("dockerd")
             .arg("--containerd")
             .arg(containerd.socket())
             .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
-            .args(["--storage-driver", "vfs", "--oom-score-adjust=0"])
+            .args(["--storage-driver", "vfs"])
+            .args(extra)
             .arg("--data-root")
             .arg(d("data"))
             .arg("--exec-root")
@@ -55,7 +69,7 @@ impl Docker {
         let docker = Self {
             dir,
             daemon,
-            _containerd: containerd,
+            containerd,
         };
         poll_until(Duration::from_secs(30), || {
             docker.docker(&["version"]).status.success().then_some(())
@@ -64,13 +78,13 @@ impl Docker {
         docker
     }
 
-    /// `docker -H SOCKET ARGS...` with Debian's 20.10 CLI.
+    /// `docker -H SOCKET ARGS...` with the daemon's own CLI (Debian 12's 20.10, or 28).
     pub fn docker(&self, args: &[&str]) -> Output {
         self.command(args).stdin(Stdio::null()).finish("docker")
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(DOCKER);
+        let mut cmd = self.containerd.command(DOCKER);
         cmd.arg("-H")
             .arg(format!(
                 "unix://{}",

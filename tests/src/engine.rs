@@ -11,7 +11,7 @@ use std::{
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-use crate::{busybox_rootfs, hook_binary, unique_id};
+use crate::{busybox_rootfs, hook_binary, sid::SidRoot, unique_id};
 
 pub const ANNOTATION: &str = "io.containers.trace-syscall";
 
@@ -43,17 +43,36 @@ pub enum Runtime {
     Crun,
 }
 
+impl Runtime {
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Runc => "runc",
+            Runtime::Crun => "crun",
+        }
+    }
+}
+
+/// podman's default nofile limit is above the hard limit a host without CAP_SYS_RESOURCE may
+/// raise to (a line of containers.conf's `[containers]`).
+const ULIMITS: &str = "default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n";
+
 /// In a new mount namespace: cgroup2 alone on /sys/fs/cgroup, then the command.
 const CGROUP2_ONLY: &str = "mount --make-rprivate / && umount -l /sys/fs/cgroup && \
     mount -t cgroup2 none /sys/fs/cgroup && exec \"$0\" \"$@\"";
 
 /// podman 4 with a private configuration (default rlimits that a host without
 /// CAP_SYS_RESOURCE can set, and the runtime to use), storage and hooks directory: nothing of
-/// the host's podman setup is read or changed.
+/// the host's podman setup is read or changed. Or podman 5 with today's runc or crun, the same
+/// way, inside the root of today's runtimes ([`SidRoot`]).
 pub struct Podman {
     dir: TempDir,
     rootfs: PathBuf,
     runtime: Runtime,
+    /// Where podman 5 runs; `None`: the host's podman 4.
+    sid: Option<SidRoot>,
+    /// Whether podman reads the scratch hooks.d (`--hooks-dir`) rather than its default
+    /// directories, where a package installs the JSON.
+    own_hooks: bool,
     /// Containers run on an overlay of the rootfs (`--rootfs DIR:O`): writes go to a fresh
     /// upper layer each run, copied up by overlayfs.
     overlay: bool,
@@ -93,27 +112,49 @@ impl Podman {
     /// at the binary under test): another environment, other stages.
     pub fn with_hook_json(edit: impl FnOnce(&mut Value)) -> Self {
         let podman = Self::new();
-        let path = podman.dir.path().join("hooks.d/oci-seccomp-bpf-hook.json");
+        podman.edit_hook_json(edit);
+        podman
+    }
+
+    /// Applies `edit` to this engine's hooks.d JSON.
+    pub fn edit_hook_json(&self, edit: impl FnOnce(&mut Value)) {
+        let path = self.dir.path().join("hooks.d/oci-seccomp-bpf-hook.json");
         let mut hook: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         edit(&mut hook);
         std::fs::write(&path, hook.to_string()).unwrap();
-        podman
+    }
+
+    /// podman 5 with today's `runtime` in the root of today's runtimes; `None` (after
+    /// [`gate`](crate::gate)'s rule) when that root was not made.
+    pub fn today(runtime: Runtime) -> Option<Self> {
+        let sid = SidRoot::enter()?;
+        let mut podman = Self::with_runtime(runtime, &[]);
+        // The root's cgroup2 mount has no controllers (they are bound to v1 on this host): no
+        // pids limit, cgroupfs rather than systemd (none runs here), events to a file. No
+        // network either: netavark would make its bridge and rules in the host's network.
+        std::fs::write(
+            podman.dir.path().join("containers.conf"),
+            format!(
+                "{}[containers]\npids_limit = 0\nnetns = \"none\"\n\
+                 [engine]\nruntime = \"{}\"\ncgroup_manager = \"cgroupfs\"\n\
+                 events_logger = \"file\"\n",
+                ULIMITS,
+                runtime.name()
+            ),
+        )
+        .unwrap();
+        podman.sid = Some(sid);
+        Some(podman)
     }
 
     fn with_runtime(runtime: Runtime, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let rootfs = busybox_rootfs(dir.path());
-        let runtime_name = match runtime {
-            Runtime::Runc => "runc",
-            Runtime::Crun => "crun",
-        };
-        // podman's default nofile limit is above the hard limit a host without
-        // CAP_SYS_RESOURCE may raise to.
         std::fs::write(
             dir.path().join("containers.conf"),
             format!(
-                "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
-                 [engine]\nruntime = \"{runtime_name}\"\n"
+                "[containers]\n{ULIMITS}[engine]\nruntime = \"{}\"\n",
+                runtime.name()
             ),
         )
         .unwrap();
@@ -135,8 +176,22 @@ impl Podman {
             dir,
             rootfs,
             runtime,
+            sid: None,
+            own_hooks: true,
             overlay: false,
         }
+    }
+
+    /// The same engine reading podman's default hooks directories (what a package installed)
+    /// instead of its scratch one.
+    pub fn with_installed_hooks(mut self) -> Self {
+        self.own_hooks = false;
+        self
+    }
+
+    /// The root of today's runtimes this engine runs in, if it does.
+    pub fn sid(&self) -> Option<&SidRoot> {
+        self.sid.as_ref()
     }
 
     /// The same engine with `rootfs` as its containers' root filesystem instead of busybox's.
@@ -163,9 +218,10 @@ impl Podman {
 
     fn command(&self) -> Command {
         let d = self.dir.path();
-        let mut command = match self.runtime {
-            Runtime::Runc => Command::new("podman"),
-            Runtime::Crun => {
+        let mut command = match (&self.sid, self.runtime) {
+            (Some(sid), _) => sid.command("podman"),
+            (None, Runtime::Runc) => Command::new("podman"),
+            (None, Runtime::Crun) => {
                 let mut unshare = Command::new("unshare");
                 unshare.args(["-m", "sh", "-c", CGROUP2_ONLY, "podman"]);
                 unshare
@@ -177,9 +233,10 @@ impl Podman {
             .arg(d.join("root"))
             .arg("--runroot")
             .arg(d.join("runroot"))
-            .arg("--hooks-dir")
-            .arg(d.join("hooks.d"))
             .stdin(Stdio::null());
+        if self.own_hooks {
+            command.arg("--hooks-dir").arg(d.join("hooks.d"));
+        }
         command
     }
 
@@ -199,9 +256,9 @@ impl Podman {
 
     /// `podman run [extra...] --rootfs ROOTFS cmd...`
     pub fn run(&self, extra: &[&str], cmd: &[&str]) -> Output {
-        let cgroups = match self.runtime {
-            Runtime::Runc => None,
-            Runtime::Crun => Some("--cgroups=disabled"),
+        let cgroups = match (&self.sid, self.runtime) {
+            (None, Runtime::Crun) => Some("--cgroups=disabled"),
+            _ => None,
         };
         self.command()
             .arg("run")
@@ -225,9 +282,11 @@ impl Default for Podman {
 
 impl Engine for Podman {
     fn name(&self) -> &'static str {
-        match self.runtime {
-            Runtime::Runc => "podman",
-            Runtime::Crun => "podman+crun",
+        match (self.sid.is_some(), self.runtime) {
+            (false, Runtime::Runc) => "podman",
+            (false, Runtime::Crun) => "podman+crun",
+            (true, Runtime::Runc) => "podman 5+runc 1.3",
+            (true, Runtime::Crun) => "podman 5+crun 1.2x",
         }
     }
 

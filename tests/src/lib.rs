@@ -27,6 +27,7 @@ pub mod mounts;
 pub mod profiles;
 pub mod rootfs;
 pub mod scenarios;
+pub mod sid;
 pub mod syslog;
 pub mod wait;
 

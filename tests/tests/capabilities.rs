@@ -5,7 +5,7 @@
 
 use std::process::Output;
 
-use e2e::engine::{Engine, Podman};
+use e2e::engine::{Engine, Podman, Runtime};
 use serde_json::Value;
 
 const TOOLS: &[&str] = &["podman", "runc", "busybox", "gcc", "setcap"];
@@ -61,6 +61,13 @@ fn podman() -> Option<Podman> {
 fn crun() -> Option<Podman> {
     let tools: Vec<&str> = TOOLS.iter().copied().chain(["crun", "unshare"]).collect();
     e2e::ready(&tools, || with_helpers(Podman::crun()))
+}
+
+/// podman 5 with today's `runtime` (see `tests/today.rs`).
+fn today(runtime: Runtime) -> Option<Podman> {
+    e2e::privileged_with(TOOLS)
+        .then(|| Podman::today(runtime).map(with_helpers))
+        .flatten()
 }
 
 fn with_helpers(p: Podman) -> Podman {
@@ -197,6 +204,20 @@ fn chown_as_root_needs_exactly_chown() {
 #[test]
 fn crun_chown_as_root_needs_exactly_chown() {
     if let Some(p) = crun() {
+        chown_as_root(&p);
+    }
+}
+
+#[test]
+fn podman5_runc_chown_as_root_needs_exactly_chown() {
+    if let Some(p) = today(Runtime::Runc) {
+        chown_as_root(&p);
+    }
+}
+
+#[test]
+fn podman5_crun_chown_as_root_needs_exactly_chown() {
+    if let Some(p) = today(Runtime::Crun) {
         chown_as_root(&p);
     }
 }

@@ -29,6 +29,21 @@ fn containerd_1_7_through_the_wrapper_records_and_enforces() {
     }
 }
 
+/// The same with containerd 2.1 and runc 1.3, in the root of today's runtimes.
+#[test]
+fn containerd_2_through_the_wrapper_records_and_enforces() {
+    if let Some(c) = today() {
+        records_and_enforces(&c);
+    }
+}
+
+/// containerd 2 in the root of today's runtimes (see `e2e::sid`), once the host can enter it.
+fn today() -> Option<Containerd> {
+    e2e::privileged_with(&["busybox"])
+        .then(Containerd::start_today)
+        .flatten()
+}
+
 fn records_and_enforces(c: &Containerd) {
     let wrapper = c.scratch_path("oci-seccomp-bpf-runtime");
     std::os::unix::fs::symlink(e2e::hook_binary(), &wrapper).unwrap();
@@ -69,9 +84,20 @@ fn records_and_enforces(c: &Containerd) {
 /// what containerd reports; without any annotation the wrapper changes nothing.
 #[test]
 fn ctr_bad_annotation_is_refused_and_untraced_passes_through() {
-    let Some(c) = e2e::ready(TOOLS, Containerd::start) else {
-        return;
-    };
+    if let Some(c) = e2e::ready(TOOLS, Containerd::start) {
+        bad_annotation_is_refused_and_untraced_passes_through(&c);
+    }
+}
+
+/// The same with containerd 2.1 and runc 1.3.
+#[test]
+fn containerd_2_bad_annotation_is_refused_and_untraced_passes_through() {
+    if let Some(c) = today() {
+        bad_annotation_is_refused_and_untraced_passes_through(&c);
+    }
+}
+
+fn bad_annotation_is_refused_and_untraced_passes_through(c: &Containerd) {
     let wrapper = c.scratch_path("oci-seccomp-bpf-runtime");
     std::os::unix::fs::symlink(e2e::hook_binary(), &wrapper).unwrap();
     let rootfs = e2e::busybox_rootfs(&c.scratch_path("busybox"));

@@ -5,7 +5,7 @@
 //! every profile (`profile::runtime`); none of its set-up before it is. The same holds for a
 //! process `podman exec` starts in a container running under the profile.
 
-use e2e::engine::{Engine, Podman};
+use e2e::engine::{Engine, Podman, Runtime};
 
 const TOOLS: &[&str] = &["podman", "runc", "busybox"];
 
@@ -44,6 +44,29 @@ fn crun_profiles_start_however_they_were_recorded() {
     if let Some(p) = e2e::ready(&tools, Podman::crun) {
         every_way(&p);
     }
+}
+
+/// The same with podman 5 and runc 1.3 (the root of today's runtimes): runc 1.3's calls after
+/// its filter install are not 1.1's.
+#[test]
+fn runc_1_3_profiles_start_however_they_were_recorded() {
+    if let Some(p) = today(Runtime::Runc) {
+        every_way(&p);
+    }
+}
+
+/// The same with podman 5 and crun 1.2x.
+#[test]
+fn crun_1_2x_profiles_start_however_they_were_recorded() {
+    if let Some(p) = today(Runtime::Crun) {
+        every_way(&p);
+    }
+}
+
+fn today(runtime: Runtime) -> Option<Podman> {
+    e2e::privileged_with(&["busybox"])
+        .then(|| Podman::today(runtime))
+        .flatten()
 }
 
 /// `ls /; sleep` recorded each way, then run under each profile each way: the same listing

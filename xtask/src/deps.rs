@@ -60,6 +60,10 @@ pub fn for_tests() -> Vec<Need> {
         Need::tool("tar", "tar"),
         // The workload tests' Debian root filesystem (see `debian.rs`).
         Need::tool("debootstrap", "debootstrap"),
+        // The root of today's runtimes (see `debian::ensure_sid`), and the tools that run
+        // commands inside it.
+        Need::tool("mmdebstrap", "mmdebstrap"),
+        Need::tool("nsenter", "util-linux"),
         // The runtime wrapper's tests drive containerd with ctr.
         Need::tool("containerd", "containerd"),
         Need::tool("ctr", "containerd"),

@@ -57,6 +57,19 @@ pub fn debian_rootfs(target_dir: &Path) -> PathBuf {
     target_dir.join("debian").join("bookworm")
 }
 
+/// The Debian root `cargo xtask test` makes with today's runtimes (podman 5, runc 1.3, crun
+/// 1.2x, containerd 2, Docker 28), which need a newer libc than the host's: the tests run them
+/// inside it (see `tests/src/sid.rs`). Complete when [`complete_marker`] of it exists.
+pub fn sid_root(target_dir: &Path) -> PathBuf {
+    target_dir.join("debian").join("sid")
+}
+
+/// The file saying a root made by `cargo xtask test` is complete (it holds what it was made
+/// of): a root without it is half made and made again.
+pub fn complete_marker(root: &Path) -> PathBuf {
+    root.with_extension("complete")
+}
+
 /// Where `cargo xtask test` unpacks Debian 13's containerd (its `tree/usr/bin`).
 pub fn containerd_trixie(target_dir: &Path) -> PathBuf {
     target_dir.join("debian").join("trixie-containerd")

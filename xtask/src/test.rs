@@ -29,6 +29,7 @@ pub fn run(options: &Options) -> Result<()> {
     }
     ebpf::build(true)?;
     debian::ensure()?;
+    debian::ensure_sid()?;
     debian::ensure_containerd_trixie()?;
     // The end-to-end tests drive this binary through podman, runc and crun, and run the
     // benchmark example once (--quick); the version-skew test needs a second binary with
