@@ -67,6 +67,21 @@ pub fn debian_rootfs() -> Option<PathBuf> {
     gate(missing).then_some(root)
 }
 
+/// The Debian package `cargo xtask dist` made for this machine; `None` (after [`gate`]'s rule)
+/// when it was not made.
+pub fn deb_package() -> Option<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    let deb = paths::deb_package(&paths::target_dir(&workspace), arch);
+    let missing = (!deb.is_file())
+        .then(|| format!("{} was not made (run `cargo xtask dist`)", deb.display()));
+    gate(missing).then_some(deb)
+}
+
 /// `oci-seccomp-bpf-hook status --json` of `binary`, parsed.
 pub fn status_of(binary: &Path) -> serde_json::Value {
     let out = std::process::Command::new(binary)

@@ -32,8 +32,8 @@ pub mod syslog;
 pub mod wait;
 
 pub use binary::{
-    debian_rootfs, debug_artifact, hook_binary, hook_processes, rejected_binary, run_hook,
-    skewed_binary, status_of, traced_containers, tracer_writing_into, RUN_DIR,
+    deb_package, debian_rootfs, debug_artifact, hook_binary, hook_processes, rejected_binary,
+    run_hook, skewed_binary, status_of, traced_containers, tracer_writing_into, RUN_DIR,
 };
 pub use gate::{gate, in_ci, privileged, privileged_with, ready, this_test, which};
 pub use kernel::{kernel_released_within, our_loaded_programs, ours_in_the_kernel, syscall_number};

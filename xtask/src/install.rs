@@ -1,5 +1,6 @@
 //! `cargo xtask install`: the release binary, the runtime wrapper's link to it, the hooks.d JSON
-//! pointing at it, the man page.
+//! pointing at it, the man page and the shell completions. `dist` stages its packages with the
+//! same [`place`], so what is installed and what is packaged cannot drift apart.
 
 use std::{
     os::unix::fs::PermissionsExt,
@@ -19,13 +20,34 @@ pub struct Install {
     pub destdir: Option<PathBuf>,
 }
 
-const BINARY: &str = "oci-seccomp-bpf-hook";
+pub const BINARY: &str = "oci-seccomp-bpf-hook";
 /// The runtime wrapper's name (see `hook::wrapper::WRAPPER_NAME`).
 const WRAPPER: &str = "oci-seccomp-bpf-runtime";
 /// Where packages put it.
 pub const PREFIX: &str = "/usr";
 /// The directory podman and CRI-O read hook JSON from by default.
 pub const HOOKS_DIR: &str = "/usr/share/containers/oci/hooks.d";
+
+/// What the `docs` example writes (a name in its directory) and where each goes under PREFIX:
+/// the man page, then bash's, zsh's and fish's completions where Debian's shells load them.
+const DOCS: [(&str, &str); 4] = [
+    (
+        "oci-seccomp-bpf-hook.1",
+        "share/man/man1/oci-seccomp-bpf-hook.1",
+    ),
+    (
+        "oci-seccomp-bpf-hook.bash",
+        "share/bash-completion/completions/oci-seccomp-bpf-hook",
+    ),
+    (
+        "_oci-seccomp-bpf-hook",
+        "share/zsh/vendor-completions/_oci-seccomp-bpf-hook",
+    ),
+    (
+        "oci-seccomp-bpf-hook.fish",
+        "share/fish/vendor_completions.d/oci-seccomp-bpf-hook.fish",
+    ),
+];
 
 impl Default for Install {
     fn default() -> Self {
@@ -40,9 +62,19 @@ impl Default for Install {
 pub fn run(install: &Install) -> Result<()> {
     ebpf::build(true)?;
     util::cargo(&["build", "--release", "-p", "hook", "--bin", BINARY])?;
-    let man = util::target_dir().join("man").join(format!("{BINARY}.1"));
-    std::fs::create_dir_all(man.parent().expect("man dir has a parent"))?;
-    let man_arg = man.to_str().context("target directory path is not UTF-8")?;
+    let docs = docs()?;
+    place(
+        install,
+        &util::target_dir().join("release").join(BINARY),
+        &docs,
+    )
+}
+
+/// Generates the man page and the completions from the CLI definition into a directory of
+/// the target dir (see [`DOCS`]), and returns it. The same on every machine.
+pub fn docs() -> Result<PathBuf> {
+    let dir = util::target_dir().join("docs");
+    let dir_arg = dir.to_str().context("target directory path is not UTF-8")?;
     util::cargo(&[
         "run",
         "--release",
@@ -50,41 +82,38 @@ pub fn run(install: &Install) -> Result<()> {
         "-p",
         "hook",
         "--example",
-        "manpage",
+        "docs",
         "--",
-        man_arg,
+        dir_arg,
     ])?;
+    Ok(dir)
+}
 
-    let binary = install.prefix.join("libexec/oci/hooks.d").join(BINARY);
+/// Installs `binary` (built for any machine), the wrapper's link to it, the hooks JSON
+/// pointing at it and the [`docs`] as `install` says.
+pub fn place(install: &Install, binary: &Path, docs: &Path) -> Result<()> {
+    let installed = install.prefix.join("libexec/oci/hooks.d").join(BINARY);
     let template = std::fs::read_to_string(
         util::workspace_root()
             .join("oci-hooks.d")
             .join(format!("{BINARY}.json")),
     )?;
-    let json = hooks_json(&template, &binary)?;
+    let json = hooks_json(&template, &installed)?;
 
     let staged = |path: &Path| match &install.destdir {
         Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
         None => path.to_owned(),
     };
-    let built = util::target_dir().join("release").join(BINARY);
-    copy(&built, &staged(&binary), 0o755)?;
+    copy(binary, &staged(&installed), 0o755)?;
     // The runtime wrapper for containerd and Docker: the same binary under another name.
-    link(BINARY, &staged(&binary.with_file_name(WRAPPER)))?;
+    link(BINARY, &staged(&installed.with_file_name(WRAPPER)))?;
     write(
         &staged(&install.hooks_dir.join(format!("{BINARY}.json"))),
         json.as_bytes(),
     )?;
-    copy(
-        &man,
-        &staged(
-            &install
-                .prefix
-                .join("share/man/man1")
-                .join(format!("{BINARY}.1")),
-        ),
-        0o644,
-    )?;
+    for (name, dest) in DOCS {
+        copy(&docs.join(name), &staged(&install.prefix.join(dest)), 0o644)?;
+    }
     Ok(())
 }
 

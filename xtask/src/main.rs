@@ -1,8 +1,10 @@
 //! Project chores: `cargo xtask <command>`. See `cargo xtask --help`.
 
 mod apt;
+mod cross;
 mod debian;
 mod deps;
+mod dist;
 mod ebpf;
 mod install;
 mod leftovers;
@@ -43,10 +45,11 @@ enum Command {
     },
     /// Build the eBPF object and the hook binary, both release
     Build,
-    /// Build release and install the binary, the hooks.d JSON and the man page
+    /// Build release and install the binary, the hooks.d JSON, the man page and the bash, zsh
+    /// and fish completions
     Install {
         /// Prefix: the binary goes to PREFIX/libexec/oci/hooks.d, the man page to
-        /// PREFIX/share/man/man1
+        /// PREFIX/share/man/man1, the completions under PREFIX/share
         #[arg(long, default_value = install::PREFIX)]
         prefix: PathBuf,
         /// Directory for the hook JSON (podman and CRI-O read this one by default)
@@ -56,6 +59,10 @@ enum Command {
         #[arg(long)]
         destdir: Option<PathBuf>,
     },
+    /// Under target/dist/: for x86_64 and arm64, a static (musl) release binary in a tarball of
+    /// what `install` puts in place, and a Debian package of the same (made by cargo-deb, which
+    /// is installed when missing)
+    Dist,
     /// Measure what tracing costs (root): build release, run every figure once, print a
     /// markdown table of min/median/max with ratios to references measured in the same run
     Bench {
@@ -107,6 +114,7 @@ fn main() -> Result<()> {
             hooks_dir,
             destdir,
         }),
+        Command::Dist => dist::run(),
         Command::Bench { quick, json } => bench(quick, json),
         Command::Test { no_vm, args } => test::run(&test::Options {
             vm: !no_vm,

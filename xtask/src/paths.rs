@@ -2,7 +2,9 @@
 //! `hook`'s build script and the tests include this file with `#[path]` (a build script can
 //! depend on no workspace crate). Keep it std-only.
 //!
-//! Also the one contract between `cargo xtask test` and the tests: where skips are counted.
+//! Also the one contract between `cargo xtask test` and the tests: where skips are counted,
+//! and where `cargo xtask dist` leaves the packages. The version in file names is the
+//! workspace's: every crate that includes this file takes it from there.
 
 use std::path::{Path, PathBuf};
 
@@ -82,4 +84,26 @@ pub const SKIP_LOG_VAR: &str = "OSBH_SKIP_LOG";
 /// The skip log `cargo xtask test` uses.
 pub fn skip_log(target_dir: &Path) -> PathBuf {
     target_dir.join("test-skips.txt")
+}
+
+/// Where `cargo xtask dist` leaves what it ships: a Debian package and a static tarball for
+/// each machine.
+pub fn dist_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join("dist")
+}
+
+/// The Debian package `cargo xtask dist` makes for `debian_arch` (`amd64` or `arm64`): the
+/// workspace's version, no Debian revision (the package is built here, not by Debian).
+pub fn deb_package(target_dir: &Path, debian_arch: &str) -> PathBuf {
+    let version = env!("CARGO_PKG_VERSION");
+    dist_dir(target_dir).join(format!("oci-seccomp-bpf-hook_{version}_{debian_arch}.deb"))
+}
+
+/// The static tarball `cargo xtask dist` makes for `arch` (Rust's name: `x86_64` or
+/// `aarch64`), holding the tree the package installs, from `usr/` down.
+pub fn static_tarball(target_dir: &Path, arch: &str) -> PathBuf {
+    let version = env!("CARGO_PKG_VERSION");
+    dist_dir(target_dir).join(format!(
+        "oci-seccomp-bpf-hook-{version}-{arch}-linux-musl.tar.gz"
+    ))
 }

@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use crate::{debian, deps, ebpf, leftovers, tally::Tally, util, variants, vm};
+use crate::{debian, deps, dist, ebpf, leftovers, tally::Tally, util, variants, vm};
 
 pub struct Options {
     /// Run the kernel matrix after the tests.
@@ -31,6 +31,9 @@ pub fn run(options: &Options) -> Result<()> {
     debian::ensure()?;
     debian::ensure_sid()?;
     debian::ensure_containerd_trixie()?;
+    // The package test installs the .deb into a clean root; both machines' packages are
+    // built, so a broken arm64 build fails here rather than at release.
+    dist::run()?;
     // The end-to-end tests drive this binary through podman, runc and crun, and run the
     // benchmark example once (--quick); the version-skew test needs a second binary with
     // another object.

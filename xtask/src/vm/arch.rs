@@ -115,10 +115,14 @@ impl Arch {
     /// The Rust target binaries are cross-built for (static, musl), or None for the host's own
     /// build (target/debug).
     pub fn rust_target(self) -> Option<&'static str> {
-        match (self.is_host(), self) {
-            (true, _) => None,
-            (false, Self::X86_64) => Some("x86_64-unknown-linux-musl"),
-            (false, Self::Aarch64) => Some("aarch64-unknown-linux-musl"),
+        (!self.is_host()).then(|| self.musl_target())
+    }
+
+    /// Rust's static (musl) target for this machine: what `dist` ships, what a foreign VM runs.
+    pub fn musl_target(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64-unknown-linux-musl",
+            Self::Aarch64 => "aarch64-unknown-linux-musl",
         }
     }
 }

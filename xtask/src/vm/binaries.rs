@@ -10,7 +10,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 
 use super::Arch;
-use crate::util;
+use crate::{cross, util};
 
 /// What the VM's script runs.
 pub struct Built {
@@ -41,8 +41,8 @@ pub fn build(arch: Arch, work: &Path) -> Result<Built> {
     let hook = match arch.rust_target() {
         None => target_dir.join("debug/oci-seccomp-bpf-hook"),
         Some(target) => {
-            add_rust_target(target)?;
-            util::run(cross(target).args(["build", "-p", "hook", "--bins"]))?;
+            cross::add_target(target)?;
+            util::run(cross::cargo(target).args(["build", "-p", "hook", "--bins"]))?;
             target_dir.join(target).join("debug/oci-seccomp-bpf-hook")
         }
     };
@@ -68,35 +68,12 @@ pub fn binds() -> Vec<PathBuf> {
     }
 }
 
-/// `cargo` for `target`, linked by the linker Rust ships (musl's C library comes with the
-/// target, so no cross C toolchain is needed).
-fn cross(target: &str) -> Command {
-    let mut cmd = util::cargo_command();
-    let var = format!(
-        "CARGO_TARGET_{}_LINKER",
-        target.to_uppercase().replace('-', "_")
-    );
-    cmd.env(var, "rust-lld")
-        .env("CARGO_BUILD_TARGET", target)
-        .current_dir(util::workspace_root());
-    cmd
-}
-
-fn add_rust_target(target: &str) -> Result<()> {
-    let installed = util::output("rustup", &["target", "list", "--installed"])
-        .context("rustup is needed to cross-build for the VM (see `cargo xtask setup`)")?;
-    if installed.lines().any(|l| l.trim() == target) {
-        return Ok(());
-    }
-    util::run(Command::new("rustup").args(["target", "add", target]))
-}
-
 /// Paths of the `tests` binaries, built if needed (`cargo test --no-run`).
 fn test_binaries(arch: Arch) -> Result<Vec<PathBuf>> {
     let wanted = tests(arch);
     let mut cmd = match arch.rust_target() {
         None => util::cargo_command(),
-        Some(target) => cross(target),
+        Some(target) => cross::cargo(target),
     };
     cmd.args(["test", "--no-run", "--message-format=json"]);
     for (package, test) in &wanted {
