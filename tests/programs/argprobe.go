@@ -1,7 +1,8 @@
 // argprobe.go: the argument-rule tests' Go program, whose runtime makes its own clone calls
 // (threads, and fork/exec through clone with CLONE_VFORK|CLONE_VM, never clone3).
 //
-//	argprobe work     listens on an AF_INET socket and runs itself as a child; prints "worked"
+//	argprobe work     waits on the poller once, listens on an AF_INET socket and runs itself as a
+//	                  child; prints "worked"
 //	argprobe refused  runs itself as a child in a new user namespace; prints
 //	                  "clone-newuser ERRNO" (0: it worked)
 package main
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 func child(flags uintptr) error {
@@ -36,6 +38,22 @@ func quiet() {
 	}
 }
 
+// poll waits on the runtime's network poller once, so that a recording always holds its
+// calls: the runtime's monitor thread polls it too, at moments that depend on timing, and a
+// run under the profile that polled when its recording never did failed with "netpoll
+// failed" (epoll_pwait refused).
+func poll() {
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	r.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	r.Read(make([]byte, 1))
+	r.Close()
+	w.Close()
+}
+
 func main() {
 	if len(os.Args) != 2 {
 		os.Exit(2)
@@ -44,6 +62,7 @@ func main() {
 	switch os.Args[1] {
 	case "child":
 	case "work":
+		poll()
 		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
 			fmt.Println(err)
