@@ -122,6 +122,42 @@ pub enum Command {
     /// has used of its capabilities so far
     #[command(after_help = CAPS_HELP)]
     Caps(CapsArgs),
+    /// Run as an NRI plugin (containerd 2.0+, CRI-O 1.30+; root): add the hook to each
+    /// container whose pod asks, with no change to the runtime's configuration. The hook
+    /// options given before `nri` (--allowed-output-dir, --errno, ...) are the hook's
+    #[command(after_help = NRI_HELP)]
+    Nri(NriArgs),
+}
+
+const NRI_HELP: &str = "\
+One plugin per node, started before the pods it should see (a systemd unit or a DaemonSet:
+see the README). A pod asks for a container with the annotation
+  io.containers.trace-syscall/CONTAINER=of:/ABSOLUTE/output.json
+(or for all its containers with io.containers.trace-syscall=...). Example:
+  oci-seccomp-bpf-hook --allowed-output-dir /var/lib/seccomp-profiles nri";
+
+#[derive(Debug, Args)]
+pub struct NriArgs {
+    /// The runtime's NRI socket
+    #[arg(long, value_name = "PATH", default_value = crate::nri::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+    /// The name the plugin registers under
+    #[arg(long, value_name = "NAME", default_value = "oci-seccomp-bpf-hook")]
+    pub plugin_name: String,
+    /// Its index: plugins are called in ascending order (two digits)
+    #[arg(long, value_name = "NN", default_value = "10", value_parser = plugin_index)]
+    pub plugin_index: String,
+    /// Where the hook binary is on the node, as the runtime runs it (default: this binary;
+    /// set it when the plugin runs in a container)
+    #[arg(long, value_name = "PATH")]
+    pub hook_path: Option<PathBuf>,
+}
+
+fn plugin_index(text: &str) -> Result<String, String> {
+    match text.len() == 2 && text.bytes().all(|b| b.is_ascii_digit()) {
+        true => Ok(text.to_owned()),
+        false => Err(format!("{text:?} is not two digits (00 to 99)")),
+    }
 }
 
 const CAPS_HELP: &str = "\

@@ -17,6 +17,7 @@ fn main() {
     }
     let cli = cli::Cli::parse_from_args(args).unwrap_or_else(|e| e.exit());
     logging::init(cli.log_level);
+    let hook_args = cmd::nri::hook_args(&cli);
     let status = match cli.command {
         Some(cli::Command::Record(args)) => cmd::record::run(args),
         Some(cli::Command::Status(args)) => cmd::status::run(&args),
@@ -25,6 +26,7 @@ fn main() {
         Some(cli::Command::Merge(args)) => cmd::profiles::merge(&args),
         Some(cli::Command::Convert(args)) => cmd::profiles::convert(&args),
         Some(cli::Command::Caps(args)) => cmd::status::caps(&args),
+        Some(cli::Command::Nri(args)) => cmd::nri::run(&args, hook_args),
         None if cli.start => cmd::oci::run(oci::Options {
             timeout: cli.timeout,
             errno: cli.errno,

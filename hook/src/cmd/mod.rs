@@ -1,6 +1,7 @@
 //! The subcommands, and how their errors reach the user.
 
 mod emit;
+pub mod nri;
 pub mod oci;
 pub mod profiles;
 pub mod record;

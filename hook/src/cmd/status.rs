@@ -5,15 +5,25 @@ use anyhow::{Context, Result};
 use hook::{
     caps::set::CapSet,
     cli::{CapsArgs, StatusArgs},
+    node::plugin,
     tools::{caps, status},
 };
 
 pub fn run(args: &StatusArgs) -> Result<i32> {
     let objects = status::read().context("cannot read the node's tracing status")?;
+    let plugin = plugin::read();
     if args.json {
-        println!("{}", status::to_json(&objects));
+        let mut json = status::to_json(&objects);
+        json["nri_plugin"] = plugin
+            .as_ref()
+            .map_or(serde_json::Value::Null, status::plugin_json);
+        println!("{json}");
     } else {
         print!("{}", status::to_text(&objects));
+        print!(
+            "{}",
+            plugin.as_ref().map(status::plugin_text).unwrap_or_default()
+        );
     }
     Ok(0)
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 pub mod files;
 pub mod label;
 pub mod outcome;
+pub mod plugin;
 pub mod registry;
 
 /// The node's directory: outcome files by container ID, the registry under [`shared_dir`].

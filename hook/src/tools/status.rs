@@ -14,6 +14,7 @@ use crate::{
         seen::{read_caps, read_slot},
     },
     node::{
+        plugin::PluginStatus,
         registry::{LinkRecord, Registry, RegistryError},
         shared_dir,
     },
@@ -173,4 +174,23 @@ pub fn to_text(objects: &[ObjectStatus]) -> String {
         }
     }
     text
+}
+
+/// The NRI plugin's line: running and what it does, or gone (containers start untraced).
+pub fn plugin_text(plugin: &PluginStatus) -> String {
+    match plugin.running {
+        true => format!("NRI plugin: running (PID {}), {}\n", plugin.pid, plugin.state),
+        false => format!(
+            "NRI plugin: NOT RUNNING (PID {} is gone): containers start untraced until it runs again\n",
+            plugin.pid
+        ),
+    }
+}
+
+/// The NRI plugin in `status --json`.
+pub fn plugin_json(plugin: &PluginStatus) -> Value {
+    json!({
+        "running": plugin.running, "pid": plugin.pid, "state": plugin.state,
+        "since": plugin.since,
+    })
 }
