@@ -48,11 +48,11 @@ impl Containerd {
     /// rule) when that root was not made.
     pub fn start_today() -> Option<Self> {
         let sid = Arc::new(SidRoot::enter()?);
-        Some(Self::start_with(Some(sid), None, ""))
+        Some(Self::start_with(Some(sid), None, "", false))
     }
 
     fn start_from(bin: Option<PathBuf>) -> Self {
-        Self::start_with(None, bin, "")
+        Self::start_with(None, bin, "", false)
     }
 
     /// The system's containerd with its CRI plugin as kubelet uses it: the sandbox (pause)
@@ -69,41 +69,73 @@ impl Containerd {
              {runtimes}.traced.options]\n  BinaryName = \"{}\"\n",
             wrapper.display()
         );
-        Self::start_with(None, None, &extra)
+        Self::start_with(None, None, &extra, false)
     }
 
-    /// containerd with `cri` appended to its CRI plugin's table.
-    fn start_with(sid: Option<Arc<SidRoot>>, bin: Option<PathBuf>, cri: &str) -> Self {
+    /// containerd 2 with its CRI plugin as kubelet uses it (the sandbox image
+    /// `sandbox_image`, the default runtime handler alone) and NRI on, as containerd 2 has it
+    /// by default, listening at [`Containerd::nri_socket`]; in the root of today's runtimes.
+    pub fn start_cri_today(sandbox_image: &str) -> Option<Self> {
+        let sid = Arc::new(SidRoot::enter_with_host_cgroups()?);
+        let cri = format!("  sandbox_image = \"{sandbox_image}\"\n");
+        Some(Self::start_with(Some(sid), None, &cri, true))
+    }
+
+    /// containerd with `cri` appended to its CRI plugin's table, and NRI listening at
+    /// [`Containerd::nri_socket`] if `nri`.
+    fn start_with(sid: Option<Arc<SidRoot>>, bin: Option<PathBuf>, cri: &str, nri: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         // Without CAP_SYS_RESOURCE here, runc fails unless the OOM score is left alone.
-        let config = format!(
+        let mut config = format!(
             "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
              [grpc]\n  address = \"{d}/containerd.sock\"\n\
              [plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n{cri}"
         );
+        if nri {
+            config.push_str(&format!(
+                "[plugins.\"io.containerd.nri.v1.nri\"]\n  disable = false\n  \
+                 socket_path = \"{d}/nri.sock\"\n"
+            ));
+        }
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
-        let daemon = command(&sid, &bin, "containerd")
-            .env("PATH", search_path(&bin))
-            .arg("--config")
-            .arg(dir.path().join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("containerd starts");
+        let daemon = spawn(&sid, &bin, dir.path());
         let engine = Self {
             dir,
             daemon,
             bin,
             sid,
         };
+        engine.wait_until_it_answers();
+        engine
+    }
+
+    fn wait_until_it_answers(&self) {
         poll_until(Duration::from_secs(10), || {
-            engine.ctr(&["version"]).status.success().then_some(())
+            self.ctr(&["version"]).status.success().then_some(())
         })
         .expect("containerd answers within 10 s");
-        engine
+    }
+
+    /// Where containerd listens for NRI plugins (see [`Containerd::start_cri_today`]).
+    pub fn nri_socket(&self) -> PathBuf {
+        self.dir.path().join("nri.sock")
+    }
+
+    /// Stops containerd (SIGTERM, waited for) and starts it again on the same state, as an
+    /// upgrade or a crash-and-restart by systemd does.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.daemon = spawn(&self.sid, &self.bin, self.dir.path());
+        self.wait_until_it_answers();
+    }
+
+    fn stop(&mut self) {
+        let pid = rustix::process::Pid::from_raw(self.daemon.id() as i32);
+        if let Some(pid) = pid {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let _ = self.daemon.wait();
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -151,6 +183,24 @@ impl Containerd {
     }
 }
 
+/// containerd with the configuration in `dir`, its output to `dir/containerd.log`.
+fn spawn(sid: &Option<Arc<SidRoot>>, bin: &Option<PathBuf>, dir: &Path) -> Child {
+    let log = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(dir.join("containerd.log"))
+        .unwrap();
+    command(sid, bin, "containerd")
+        .env("PATH", search_path(bin))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("containerd starts")
+}
+
 /// `name` in `bin`, else on PATH; inside `sid` if given.
 fn command(sid: &Option<Arc<SidRoot>>, bin: &Option<PathBuf>, name: &str) -> Command {
     let program: PathBuf = bin
@@ -175,11 +225,7 @@ fn search_path(bin: &Option<PathBuf>) -> std::ffi::OsString {
 
 impl Drop for Containerd {
     fn drop(&mut self) {
-        let pid = rustix::process::Pid::from_raw(self.daemon.id() as i32);
-        if let Some(pid) = pid {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        }
-        let _ = self.daemon.wait();
+        self.stop();
         crate::mounts::unmount_under(self.dir.path());
     }
 }

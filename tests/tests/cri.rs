@@ -108,6 +108,18 @@ async fn run_pod(
     handler: &str,
     containers: Vec<ContainerConfig>,
 ) -> Vec<i32> {
+    run_pod_inspected(cri, config, handler, containers, &mut |_, _| {}).await
+}
+
+/// [`run_pod`], with `inspect` given each container's name and ID once it has exited, before
+/// the pod is removed.
+async fn run_pod_inspected(
+    cri: &mut Cri,
+    config: PodSandboxConfig,
+    handler: &str,
+    containers: Vec<ContainerConfig>,
+    inspect: &mut dyn FnMut(&str, &str),
+) -> Vec<i32> {
     let request = RunPodSandboxRequest {
         config: Some(config.clone()),
         runtime_handler: handler.into(),
@@ -120,6 +132,11 @@ async fn run_pod(
         .pod_sandbox_id;
     let mut codes = Vec::new();
     for spec in containers {
+        let name = spec
+            .metadata
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
         let create = CreateContainerRequest {
             pod_sandbox_id: pod_id.clone(),
             config: Some(spec),
@@ -137,7 +154,14 @@ async fn run_pod(
         .await
         .expect("StartContainer");
         codes.push(exit_code(cri, &id).await);
+        inspect(&name, &id);
     }
+    remove_pod(cri, pod_id).await;
+    codes
+}
+
+/// Stops and removes pod `pod_id` (its sandbox's shm mount stays otherwise).
+async fn remove_pod(cri: &mut Cri, pod_id: String) {
     let stop = StopPodSandboxRequest {
         pod_sandbox_id: pod_id.clone(),
     };
@@ -148,7 +172,6 @@ async fn run_pod(
     cri.remove_pod_sandbox(remove)
         .await
         .expect("RemovePodSandbox");
-    codes
 }
 
 /// Waits (at most 60 s) for container `id` to exit; its exit code.
@@ -180,21 +203,15 @@ fn a_pods_container_is_traced_by_its_own_annotation_and_enforced_through_the_cri
     let wrapper = dir.path().join("oci-seccomp-bpf-runtime");
     std::os::unix::fs::symlink(e2e::hook_binary(), &wrapper).unwrap();
     let c = Containerd::start_cri(IMAGE, &wrapper);
-    let rootfs = e2e::busybox_rootfs(&dir.path().join("busybox"));
-    e2e::assert_success(
-        "image import",
-        &c.import_image(&rootfs, IMAGE, &["/bin/sleep", "3600"]),
-    );
+    import_busybox(&c, dir.path());
     let (app, side) = (dir.path().join("app.json"), dir.path().join("side.json"));
-    let annotations =
-        HashMap::from([(format!("{ANNOTATION}/app"), format!("of:{}", app.display()))]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
         let mut cri = connect(&c.socket()).await;
-        let traced = pod("traced", dir.path(), annotations);
+        let traced = asking("traced", &app, dir.path());
         // Traced under containerd's default filter: the profile then also covers what runc
         // does after installing one, as it will when enforcing the recorded profile.
         let default = || SecurityProfile {
@@ -243,16 +260,8 @@ fn a_pods_container_is_traced_by_its_own_annotation_and_enforced_through_the_cri
         // Kubernetes runs a container Unconfined unless its pod asks for a profile: recorded
         // so, the profile still starts it as Localhost, with privilege escalation or without.
         let _ = std::fs::remove_file(&app);
-        let annotations =
-            HashMap::from([(format!("{ANNOTATION}/app"), format!("of:{}", app.display()))]);
-        let unconfined = vec![container("app", &["/bin/ls", "/"], None)];
-        let codes = run_pod(
-            &mut cri,
-            pod("unconfined", dir.path(), annotations),
-            "traced",
-            unconfined,
-        )
-        .await;
+        let unconfined = asking("unconfined", &app, dir.path());
+        let codes = run_pod(&mut cri, unconfined, "traced", ls_app()).await;
         assert_eq!(codes, [0]);
         let enforced = vec![
             container("app", &["/bin/ls", "/"], Some(localhost(&app))),
@@ -272,4 +281,213 @@ fn a_pods_container_is_traced_by_its_own_annotation_and_enforced_through_the_cri
         );
         assert_ne!(codes[2], 0, "mkdir ran under ls's profile");
     });
+}
+
+/// `oci-seccomp-bpf-hook nri` on containerd's NRI socket, killed when dropped.
+struct NriPlugin {
+    child: std::process::Child,
+}
+
+impl NriPlugin {
+    fn start(socket: &Path, log: &Path) -> Self {
+        let log = std::fs::File::create(log).unwrap();
+        let child = std::process::Command::new(e2e::hook_binary())
+            .args(["--log-level", "info", "nri", "--socket"])
+            .arg(socket)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the plugin starts");
+        Self { child }
+    }
+
+    /// The plugin as `status --json` shows it.
+    fn status() -> serde_json::Value {
+        e2e::status_of(&e2e::hook_binary())["nri_plugin"].clone()
+    }
+
+    /// Waits until the plugin is connected to the runtime (registered, configured) at least
+    /// `after` seconds since the epoch.
+    fn wait_connected(after: u64) {
+        e2e::poll_until(Duration::from_secs(20), || {
+            let status = Self::status();
+            let connected = status["state"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("connected"));
+            (connected && status["since"].as_u64() >= Some(after)).then_some(())
+        })
+        .unwrap_or_else(|| panic!("the plugin did not connect: {}", Self::status()));
+    }
+}
+
+impl Drop for NriPlugin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The spec containerd keeps for container `id`: its hooks and annotations.
+fn spec_of(c: &Containerd, id: &str) -> serde_json::Value {
+    let out = c.ctr(&["-n", "k8s.io", "containers", "info", id]);
+    e2e::assert_success("ctr containers info", &out);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    info["Spec"].clone()
+}
+
+/// containerd 2 as it comes (NRI on, no runtime handler added, no pod annotation passed on):
+/// the plugin traces the container its pod asks for by name, leaves the neighbour's spec
+/// untouched, refuses a malformed annotation before the container starts, is seen gone by
+/// `status` when killed (a traced pod then starts untraced), and serves again after it is
+/// restarted and after containerd is restarted under it.
+#[test]
+fn containerd_2_traces_a_pod_through_the_nri_plugin() {
+    let Some(dir) = e2e::ready(&["busybox", "tar", "sha256sum"], || {
+        tempfile::tempdir().unwrap()
+    }) else {
+        return;
+    };
+    let Some(mut c) = Containerd::start_cri_today(IMAGE) else {
+        return;
+    };
+    import_busybox(&c, dir.path());
+    let log = dir.path().join("plugin.log");
+    let mut plugin = NriPlugin::start(&c.nri_socket(), &log);
+    NriPlugin::wait_connected(0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut cri = connect(&c.socket()).await;
+        traced_and_enforced(&mut cri, &c, dir.path()).await;
+        malformed_is_refused(&mut cri, dir.path()).await;
+
+        // Killed: status says so, and a pod asking for tracing starts untraced.
+        drop(plugin);
+        assert_eq!(
+            NriPlugin::status()["running"],
+            false,
+            "{}",
+            NriPlugin::status()
+        );
+        let app = dir.path().join("untraced.json");
+        let codes = run_pod(&mut cri, asking("gone", &app, dir.path()), "", ls_app()).await;
+        assert_eq!(codes, [0]);
+        assert!(!app.exists(), "traced with no plugin running");
+
+        plugin = NriPlugin::start(&c.nri_socket(), &log);
+        NriPlugin::wait_connected(0);
+        traced_and_enforced(&mut cri, &c, dir.path()).await;
+
+        let before = now();
+        c.restart();
+        NriPlugin::wait_connected(before);
+        let mut cri = connect(&c.socket()).await;
+        traced_and_enforced(&mut cri, &c, dir.path()).await;
+        drop(plugin);
+    });
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("connecting again"), "{said}");
+}
+
+/// busybox (with `sleep 3600` as its command, for the sandbox) as the image [`IMAGE`].
+fn import_busybox(c: &Containerd, dir: &Path) {
+    let rootfs = e2e::busybox_rootfs(&dir.join("busybox"));
+    let image = c.import_image(&rootfs, IMAGE, &["/bin/sleep", "3600"]);
+    e2e::assert_success("image import", &image);
+}
+
+/// A pod `name` asking for container `app`'s profile at `profile`.
+fn asking(name: &str, profile: &Path, dir: &Path) -> PodSandboxConfig {
+    let annotations = HashMap::from([(
+        format!("{ANNOTATION}/app"),
+        format!("of:{}", profile.display()),
+    )]);
+    pod(name, dir, annotations)
+}
+
+fn ls_app() -> Vec<ContainerConfig> {
+    vec![container("app", &["/bin/ls", "/"], None)]
+}
+
+/// `app` traced (its spec carries the hook and the plain annotation), `side` untouched; then
+/// the profile enforced as Localhost in a second pod: ls runs, mkdir does not.
+async fn traced_and_enforced(cri: &mut Cri, c: &Containerd, dir: &Path) {
+    let app = dir.join("nri-app.json");
+    let _ = std::fs::remove_file(&app);
+    let containers = vec![
+        container("app", &["/bin/ls", "/"], None),
+        container("side", &["/bin/sleep", "0.01"], None),
+    ];
+    let hook = e2e::hook_binary().display().to_string();
+    let mut inspect = |name: &str, id: &str| {
+        let spec = spec_of(c, id);
+        let prestart = spec["hooks"]["prestart"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ours = prestart.iter().any(|h| h["path"] == hook.as_str());
+        let annotated = spec["annotations"][ANNOTATION].is_string();
+        assert_eq!(
+            (ours, annotated),
+            (name == "app", name == "app"),
+            "{name}: {spec}"
+        );
+    };
+    let pod = asking("traced", &app, dir);
+    let codes = run_pod_inspected(cri, pod, "", containers, &mut inspect).await;
+    assert_eq!(codes, [0, 0]);
+    let names = e2e::names(&app);
+    assert!(names.iter().any(|n| n == "getdents64"), "{names:?}");
+    let localhost = SecurityProfile {
+        profile_type: ProfileType::Localhost as i32,
+        localhost_ref: app.display().to_string(),
+    };
+    let enforced = vec![
+        container("app", &["/bin/ls", "/"], Some(localhost.clone())),
+        container("refused", &["/bin/mkdir", "/tmp/x"], Some(localhost)),
+    ];
+    let codes = run_pod(cri, pod_plain("enforced", dir), "", enforced).await;
+    assert_eq!(codes[0], 0, "app under its own profile");
+    assert_ne!(codes[1], 0, "mkdir ran under ls's profile");
+}
+
+fn pod_plain(name: &str, dir: &Path) -> PodSandboxConfig {
+    pod(name, dir, HashMap::new())
+}
+
+/// A malformed annotation fails the container's creation with the hook's own words.
+async fn malformed_is_refused(cri: &mut Cri, dir: &Path) {
+    let annotations = HashMap::from([(format!("{ANNOTATION}/app"), "xf:/p.json".to_owned())]);
+    let config = pod("malformed", dir, annotations);
+    let request = RunPodSandboxRequest {
+        config: Some(config.clone()),
+        runtime_handler: String::new(),
+    };
+    let pod_id = cri
+        .run_pod_sandbox(request)
+        .await
+        .expect("RunPodSandbox")
+        .into_inner()
+        .pod_sandbox_id;
+    let create = CreateContainerRequest {
+        pod_sandbox_id: pod_id.clone(),
+        config: Some(container("app", &["/bin/mkdir", "/started"], None)),
+        sandbox_config: Some(config),
+    };
+    let refused = cri.create_container(create).await.expect_err("created");
+    assert!(
+        refused.message().contains("starts with none of"),
+        "{refused:?}"
+    );
+    remove_pod(cri, pod_id).await;
 }

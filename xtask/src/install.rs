@@ -49,6 +49,12 @@ const DOCS: [(&str, &str); 4] = [
     ),
 ];
 
+/// The NRI plugin's systemd unit: where it is in the repository, its name, and the binary's
+/// path its `ExecStart` names there (the default prefix's).
+const NRI_UNIT_SOURCE: &str = "hook/deploy/nri/oci-seccomp-bpf-hook-nri.service";
+const NRI_UNIT: &str = "oci-seccomp-bpf-hook-nri.service";
+const SHIPPED_BINARY: &str = "/usr/libexec/oci/hooks.d/oci-seccomp-bpf-hook";
+
 impl Default for Install {
     fn default() -> Self {
         Self {
@@ -114,7 +120,12 @@ pub fn place(install: &Install, binary: &Path, docs: &Path) -> Result<()> {
     for (name, dest) in DOCS {
         copy(&docs.join(name), &staged(&install.prefix.join(dest)), 0o644)?;
     }
-    Ok(())
+    // The NRI plugin's systemd unit (installed, not enabled), naming the installed binary.
+    let unit = std::fs::read_to_string(util::workspace_root().join(NRI_UNIT_SOURCE))
+        .with_context(|| format!("cannot read {NRI_UNIT_SOURCE}"))?;
+    let unit = unit.replace(SHIPPED_BINARY, &installed.to_string_lossy());
+    let unit_path = install.prefix.join("lib/systemd/system").join(NRI_UNIT);
+    write(&staged(&unit_path), unit.as_bytes())
 }
 
 /// The shipped hooks.d JSON with `hook.path` set to where the binary is installed.
