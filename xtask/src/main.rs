@@ -6,6 +6,7 @@ mod debian;
 mod deps;
 mod dist;
 mod ebpf;
+mod fuzz;
 mod install;
 mod leftovers;
 #[allow(dead_code)] // ebpf_sources is for hook's build script
@@ -63,6 +64,13 @@ enum Command {
     /// what `install` puts in place, and a Debian package of the same (made by cargo-deb, which
     /// is installed when missing)
     Dist,
+    /// Run every fuzz target of hook/fuzz (cargo-fuzz, libFuzzer; nightly) for N seconds each,
+    /// from its corpus; print each one's executions, fail on a crash (kept for replay)
+    Fuzz {
+        /// Seconds per target
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+    },
     /// Measure what tracing costs (root): build release, run every figure once, print a
     /// markdown table of min/median/max with ratios to references measured in the same run
     Bench {
@@ -115,6 +123,7 @@ fn main() -> Result<()> {
             destdir,
         }),
         Command::Dist => dist::run(),
+        Command::Fuzz { seconds } => fuzz::run(seconds),
         Command::Bench { quick, json } => bench(quick, json),
         Command::Test { no_vm, args } => test::run(&test::Options {
             vm: !no_vm,

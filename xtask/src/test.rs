@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the README's second command. Installs what the tests drive when it is
-//! missing, builds what they run, runs every test binary to the end, then the kernel matrix,
-//! and closes with `N passed, M failed, K skipped` and every skip's reason.
+//! missing, builds what they run, runs every test binary to the end, every fuzz target for a
+//! while, then the kernel matrix, and closes with `N passed, M failed, K skipped` and every
+//! skip's reason.
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -10,7 +11,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use crate::{debian, deps, dist, ebpf, leftovers, tally::Tally, util, variants, vm};
+use crate::{debian, deps, dist, ebpf, fuzz, leftovers, tally::Tally, util, variants, vm};
 
 pub struct Options {
     /// Run the kernel matrix after the tests.
@@ -53,6 +54,7 @@ pub fn run(options: &Options) -> Result<()> {
     let cargo_ok = cargo_test(&options.cargo_args, &skip_log, &mut tally)?;
     let mut skipped = read_skips(&skip_log)?;
     after_suite(started, &mut tally, &mut skipped);
+    fuzzed(&mut tally)?;
     let mut kernels = Vec::new();
     if options.vm {
         for arch in vm::Arch::ALL {
@@ -113,6 +115,26 @@ fn after_suite(started: std::time::SystemTime, tally: &mut Tally, skipped: &mut 
         tally.passed -= 1;
         tally.failed += 1;
     }
+}
+
+/// Seconds each fuzz target runs in `cargo xtask test` (`cargo xtask fuzz` for longer).
+const FUZZ_SECONDS: u32 = 15;
+
+/// Every fuzz target for [`FUZZ_SECONDS`], one result each: passed with its executions, or
+/// failed with the input that crashed it.
+fn fuzzed(tally: &mut Tally) -> Result<()> {
+    for outcome in fuzz::run_all(FUZZ_SECONDS)? {
+        let verdict = match outcome.crash {
+            None => "ok",
+            Some(_) => "FAILED",
+        };
+        println!("test {} ... {verdict}", fuzz::line(&outcome, FUZZ_SECONDS));
+        match outcome.crash {
+            None => tally.passed += 1,
+            Some(_) => tally.failed += 1,
+        }
+    }
+    Ok(())
 }
 
 /// The skip log's lines (`TEST: REASON`), if any test wrote one.

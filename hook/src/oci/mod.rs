@@ -96,8 +96,9 @@ fn prestart(state: &State, options: &Options) -> Result<(), HookError> {
     Ok(())
 }
 
-/// Everything that can be wrong is refused here, before the container runs.
-fn check(state: &State, options: &Options) -> Result<Job, HookError> {
+/// What the state asks for and the container's init, read from the state alone (a pure
+/// step, fuzzed: the state comes from the runtime, its annotation from the pod's author).
+pub fn request_of(state: &State) -> Result<(annotation::Request, i32), HookError> {
     let value = state
         .annotations()
         .as_ref()
@@ -108,6 +109,12 @@ fn check(state: &State, options: &Options) -> Result<Job, HookError> {
         .pid()
         .filter(|&pid| pid > 0)
         .ok_or(HookError::NoPid(*state.pid()))?;
+    Ok((request, pid))
+}
+
+/// Everything that can be wrong is refused here, before the container runs.
+fn check(state: &State, options: &Options) -> Result<Job, HookError> {
+    let (request, pid) = request_of(state)?;
     // Whatever PID namespace it shares (a pod's, the host's): the container is its init's
     // tasks, followed from the filter install (see `contract::MAP_TRACED`).
     let container = Container {

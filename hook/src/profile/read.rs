@@ -79,8 +79,8 @@ pub fn read_checked<E: From<ReadError>>(
     Ok(parse(path, &bytes)?)
 }
 
-/// `bytes` as a validated profile.
-fn parse(path: &Path, bytes: &[u8]) -> Result<Value, ReadError> {
+/// `bytes` (read from `path`, which messages name) as a validated profile.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Value, ReadError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| ReadError::Json {
         path: path.to_owned(),
         category: match e.classify() {

@@ -58,18 +58,36 @@ pub fn prepare(dir: &Path, hook: &Path) -> Result<bool, BundleError> {
     let Some(bytes) = read(&path)? else {
         return Ok(false);
     };
-    let Ok(mut config) = serde_json::from_slice::<Value>(&bytes) else {
+    match edit(&path, &bytes, hook)? {
+        Edit::Untouched => Ok(false),
+        Edit::Traced(None) => Ok(true),
+        Edit::Traced(Some(config)) => write(&path, &config).map(|()| true),
+    }
+}
+
+/// What the wrapper makes of a config.
+#[derive(Debug, PartialEq)]
+pub enum Edit {
+    /// It does not ask for tracing: the file stays as it is.
+    Untouched,
+    /// It asks: the config with the hook added, or `None` when it had the hook already.
+    Traced(Option<Value>),
+}
+
+/// The edit of `bytes`, the config read from `path` (which messages name): a pure step,
+/// fuzzed, since the config is the container creator's.
+pub fn edit(path: &Path, bytes: &[u8], hook: &Path) -> Result<Edit, BundleError> {
+    let Ok(mut config) = serde_json::from_slice::<Value>(bytes) else {
         let asks = bytes
             .windows(ANNOTATION.len())
             .any(|w| w == ANNOTATION.as_bytes());
-        return if asks {
-            Err(BundleError::NotJson(path))
-        } else {
-            Ok(false)
+        return match asks {
+            true => Err(BundleError::NotJson(path.to_owned())),
+            false => Ok(Edit::Untouched),
         };
     };
     let Some(value) = requested(&config) else {
-        return Ok(false);
+        return Ok(Edit::Untouched);
     };
     annotation::parse(&value)?;
     config["annotations"][ANNOTATION] = json!(value);
@@ -78,10 +96,7 @@ pub fn prepare(dir: &Path, hook: &Path) -> Result<bool, BundleError> {
     for stage in ["prestart", "poststop"] {
         changed |= add_once(&mut config, stage, &entry);
     }
-    if changed {
-        write(&path, &config)?;
-    }
-    Ok(true)
+    Ok(Edit::Traced(changed.then_some(config)))
 }
 
 /// The annotation's value for this container, if it asks.
