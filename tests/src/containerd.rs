@@ -48,11 +48,11 @@ impl Containerd {
     /// rule) when that root was not made.
     pub fn start_today() -> Option<Self> {
         let sid = Arc::new(SidRoot::enter()?);
-        Some(Self::start_with(Some(sid), None, "", false))
+        Some(Self::start_with(Some(sid), None, ""))
     }
 
     fn start_from(bin: Option<PathBuf>) -> Self {
-        Self::start_with(None, bin, "", false)
+        Self::start_with(None, bin, "")
     }
 
     /// The system's containerd with its CRI plugin as kubelet uses it: the sandbox (pause)
@@ -69,35 +69,28 @@ impl Containerd {
              {runtimes}.traced.options]\n  BinaryName = \"{}\"\n",
             wrapper.display()
         );
-        Self::start_with(None, None, &extra, false)
+        Self::start_with(None, None, &extra)
     }
 
     /// containerd 2 with its CRI plugin as kubelet uses it (the sandbox image
-    /// `sandbox_image`, the default runtime handler alone) and NRI on, as containerd 2 has it
-    /// by default, listening at [`Containerd::nri_socket`]; in the root of today's runtimes.
+    /// `sandbox_image`, the default runtime handler alone) and NRI as it comes (on, at
+    /// [`Containerd::nri_socket`]: nothing of it configured); in the root of today's runtimes.
     pub fn start_cri_today(sandbox_image: &str) -> Option<Self> {
         let sid = Arc::new(SidRoot::enter_with_host_cgroups()?);
         let cri = format!("  sandbox_image = \"{sandbox_image}\"\n");
-        Some(Self::start_with(Some(sid), None, &cri, true))
+        Some(Self::start_with(Some(sid), None, &cri))
     }
 
-    /// containerd with `cri` appended to its CRI plugin's table, and NRI listening at
-    /// [`Containerd::nri_socket`] if `nri`.
-    fn start_with(sid: Option<Arc<SidRoot>>, bin: Option<PathBuf>, cri: &str, nri: bool) -> Self {
+    /// containerd with `cri` appended to its CRI plugin's table.
+    fn start_with(sid: Option<Arc<SidRoot>>, bin: Option<PathBuf>, cri: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         // Without CAP_SYS_RESOURCE here, runc fails unless the OOM score is left alone.
-        let mut config = format!(
+        let config = format!(
             "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
              [grpc]\n  address = \"{d}/containerd.sock\"\n\
              [plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n{cri}"
         );
-        if nri {
-            config.push_str(&format!(
-                "[plugins.\"io.containerd.nri.v1.nri\"]\n  disable = false\n  \
-                 socket_path = \"{d}/nri.sock\"\n"
-            ));
-        }
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let daemon = spawn(&sid, &bin, dir.path());
         let engine = Self {
@@ -117,9 +110,10 @@ impl Containerd {
         .expect("containerd answers within 10 s");
     }
 
-    /// Where containerd listens for NRI plugins (see [`Containerd::start_cri_today`]).
+    /// Where containerd 2 listens for NRI plugins unless configured otherwise: its
+    /// `/var/run/nri/nri.sock`, which is the host's `/run` here (see [`SidRoot`]).
     pub fn nri_socket(&self) -> PathBuf {
-        self.dir.path().join("nri.sock")
+        PathBuf::from("/run/nri/nri.sock")
     }
 
     /// Stops containerd (SIGTERM, waited for) and starts it again on the same state, as an
@@ -227,6 +221,12 @@ impl Drop for Containerd {
     fn drop(&mut self) {
         self.stop();
         crate::mounts::unmount_under(self.dir.path());
+        if self.sid.is_some() {
+            // containerd 2 leaves its NRI socket in the host's /run (see `nri_socket`).
+            let socket = self.nri_socket();
+            let _ = std::fs::remove_file(&socket);
+            let _ = socket.parent().map(std::fs::remove_dir);
+        }
     }
 }
 

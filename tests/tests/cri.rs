@@ -343,7 +343,8 @@ fn spec_of(c: &Containerd, id: &str) -> serde_json::Value {
     info["Spec"].clone()
 }
 
-/// containerd 2 as it comes (NRI on, no runtime handler added, no pod annotation passed on):
+/// containerd 2 as it comes (NRI on at its default socket, no runtime handler added, no pod
+/// annotation passed on):
 /// the plugin traces the container its pod asks for by name, leaves the neighbour's spec
 /// untouched, refuses a malformed annotation before the container starts, is seen gone by
 /// `status` when killed (a traced pod then starts untraced), and serves again after it is
@@ -419,11 +420,14 @@ fn ls_app() -> Vec<ContainerConfig> {
     vec![container("app", &["/bin/ls", "/"], None)]
 }
 
-/// `app` traced (its spec carries the hook and the plain annotation), `side` untouched; then
-/// the profile enforced as Localhost in a second pod: ls runs, mkdir does not.
+/// `app` traced (its spec carries the hook and the plain annotation; its profile and
+/// capability report written), `side` untouched; then the profile enforced as Localhost in a
+/// second pod: ls runs, mkdir does not.
 async fn traced_and_enforced(cri: &mut Cri, c: &Containerd, dir: &Path) {
-    let app = dir.join("nri-app.json");
-    let _ = std::fs::remove_file(&app);
+    let (app, caps) = (dir.join("nri-app.json"), dir.join("nri-app-caps.json"));
+    for file in [&app, &caps] {
+        let _ = std::fs::remove_file(file);
+    }
     let containers = vec![
         container("app", &["/bin/ls", "/"], None),
         container("side", &["/bin/sleep", "0.01"], None),
@@ -443,11 +447,22 @@ async fn traced_and_enforced(cri: &mut Cri, c: &Containerd, dir: &Path) {
             "{name}: {spec}"
         );
     };
-    let pod = asking("traced", &app, dir);
+    // The capability report is asked for the same way, and written the same way.
+    let asked = format!("of:{};caps:{}", app.display(), caps.display());
+    let annotations = HashMap::from([(format!("{ANNOTATION}/app"), asked)]);
+    let pod = pod("traced", dir, annotations);
     let codes = run_pod_inspected(cri, pod, "", containers, &mut inspect).await;
     assert_eq!(codes, [0, 0]);
     let names = e2e::names(&app);
     assert!(names.iter().any(|n| n == "getdents64"), "{names:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&caps).expect("a capability report")).unwrap();
+    assert!(report["observed_by"].is_string(), "{report}");
+    assert_eq!(
+        report["needed"],
+        serde_json::json!([]),
+        "ls needs none: {report}"
+    );
     let localhost = SecurityProfile {
         profile_type: ProfileType::Localhost as i32,
         localhost_ref: app.display().to_string(),
