@@ -10,8 +10,8 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A container annotated through ctr gets its profile; run under it by containerd itself, the
-/// same command works and another syscall is refused.
+/// A container annotated through ctr gets its profile and capability report; run under the
+/// profile by containerd itself, the same command works and another syscall is refused.
 #[test]
 fn ctr_through_the_wrapper_records_and_containerd_enforces() {
     if let Some(c) = e2e::ready(TOOLS, Containerd::start) {
@@ -48,8 +48,12 @@ fn records_and_enforces(c: &Containerd) {
     let wrapper = c.scratch_path("oci-seccomp-bpf-runtime");
     std::os::unix::fs::symlink(e2e::hook_binary(), &wrapper).unwrap();
     let rootfs = e2e::busybox_rootfs(&c.scratch_path("busybox"));
-    let profile = c.scratch_path("ls.json");
-    let annotation = format!("{ANNOTATION}=of:{}", profile.display());
+    let (profile, caps) = (c.scratch_path("ls.json"), c.scratch_path("ls-caps.json"));
+    let annotation = format!(
+        "{ANNOTATION}=of:{};caps:{}",
+        profile.display(),
+        caps.display()
+    );
     let binary = wrapper.to_string_lossy();
     let traced = ["--runc-binary", &binary, "--annotation", &annotation];
     let id = e2e::unique_id("ctr");
@@ -57,6 +61,11 @@ fn records_and_enforces(c: &Containerd) {
     e2e::assert_success("ctr run through the wrapper", &out);
     let names = e2e::names(&profile);
     assert!(names.iter().any(|n| n == "getdents64"), "{names:?}");
+    // The capability report, asked in the same annotation: ls needs no capability.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&caps).expect("a capability report")).unwrap();
+    assert!(report["observed_by"].is_string(), "{report}");
+    assert_eq!(report["needed"], serde_json::json!([]), "{report}");
 
     let enforced = ["--seccomp-profile", profile.to_str().unwrap()];
     let out = c.run(
