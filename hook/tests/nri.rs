@@ -235,7 +235,14 @@ async fn adjusts_only_who_asks(plugin: &Client) {
     assert_eq!(hooks.prestart[0].path, BIN);
     assert_eq!(
         hooks.prestart[0].args,
-        ["oci-seccomp-bpf-hook", "-s", "--allowed-output-dir", "/p"]
+        [
+            "oci-seccomp-bpf-hook",
+            "-s",
+            "--timeout",
+            "10",
+            "--allowed-output-dir",
+            "/p"
+        ]
     );
     assert_eq!(hooks.poststop, hooks.prestart);
     let side: api::CreateContainerResponse = call(

@@ -12,10 +12,14 @@ use hook::{
 
 /// The hook's argv as the hooks.d JSON has it, with the hook options `cli` was given.
 pub fn hook_args(cli: &Cli) -> Vec<String> {
-    let mut args = vec!["oci-seccomp-bpf-hook".to_owned(), "-s".to_owned()];
-    if cli.timeout != std::time::Duration::from_secs(10) {
-        args.extend(["--timeout".into(), cli.timeout.as_secs_f64().to_string()]);
-    }
+    // The timeout always: the plugin's own (default or given) is the hook's.
+    let timeout = cli.timeout.as_secs_f64().to_string();
+    let mut args = vec![
+        "oci-seccomp-bpf-hook".into(),
+        "-s".into(),
+        "--timeout".into(),
+        timeout,
+    ];
     if cli.errno != DEFAULT_ERRNO {
         args.extend(["--errno".into(), cli.errno.to_string()]);
     }
