@@ -82,7 +82,7 @@ impl Drop for Podman {
     /// podman's storage bind-mounts its `overlay` directory onto itself, in this mount
     /// namespace (runc engines; crun's commands run in one of their own).
     fn drop(&mut self) {
-        crate::mounts::unmount_under(self.dir.path());
+        crate::mounts::settle_and_unmount(self.dir.path());
     }
 }
 

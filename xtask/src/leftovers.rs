@@ -1,8 +1,10 @@
 //! The check after the whole suite: every container the tests ran is gone, so nothing of
 //! theirs may be left in the hook's run directory (outcomes no poststop read) and no tracer
-//! may still be running (each waits a bounded time for its reader).
+//! may still be running (each waits a bounded time for its reader); and nothing the engines
+//! mounted under the temporary directory may still be mounted.
 
 use std::{
+    collections::BTreeSet,
     path::Path,
     time::{Duration, Instant, SystemTime},
 };
@@ -13,9 +15,10 @@ const RUN_DIR: &str = "/run/oci-seccomp-bpf-hook";
 /// Longer than a finished tracer waits for its reader (`tracer::READER_WAIT`, 30 s).
 const TRACERS_END: Duration = Duration::from_secs(40);
 
-/// What the suite left: tracers still running after [`TRACERS_END`], then the outcome files
-/// written since `since` (the node's `@` entries are not outcomes). Empty when all is clean.
-pub fn after_suite(since: SystemTime) -> Vec<String> {
+/// What the suite left: tracers still running after [`TRACERS_END`], the outcome files written
+/// since `since` (the node's `@` entries are not outcomes), then the mounts under the
+/// temporary directory that were not in `mounted` before it. Empty when all is clean.
+pub fn after_suite(since: SystemTime, mounted: &BTreeSet<String>) -> Vec<String> {
     let deadline = Instant::now() + TRACERS_END;
     while !tracers().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(250));
@@ -25,7 +28,23 @@ pub fn after_suite(since: SystemTime) -> Vec<String> {
         .map(|pid| format!("tracer {pid} still running"))
         .collect();
     left.extend(outcomes_since(Path::new(RUN_DIR), since));
+    let now = mounts_under(&std::env::temp_dir());
+    left.extend(
+        now.difference(mounted)
+            .map(|point| format!("{point} still mounted")),
+    );
     left
+}
+
+/// The mount points at or under `dir` in this mount namespace.
+pub fn mounts_under(dir: &Path) -> BTreeSet<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    // ID PARENT MAJ:MIN ROOT MOUNTPOINT ...: the fifth field, with spaces escaped as \040.
+    info.lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|point| point.replace("\\040", " "))
+        .filter(|point| Path::new(point).starts_with(dir))
+        .collect()
 }
 
 /// PIDs of running `oci-seccomp-bpf-hook` processes.

@@ -4,6 +4,7 @@
 //! skip's reason.
 
 use std::{
+    collections::BTreeSet,
     io::{BufRead, BufReader, Write},
     path::Path,
     process::Stdio,
@@ -51,9 +52,10 @@ pub fn run(options: &Options) -> Result<()> {
     let _ = std::fs::remove_file(&skip_log);
     let mut tally = Tally::default();
     let started = std::time::SystemTime::now();
+    let mounted = leftovers::mounts_under(&std::env::temp_dir());
     let cargo_ok = cargo_test(&options.cargo_args, &skip_log, &mut tally)?;
     let mut skipped = read_skips(&skip_log)?;
-    after_suite(started, &mut tally, &mut skipped);
+    after_suite((started, &mounted), &mut tally, &mut skipped);
     fuzzed(&mut tally)?;
     let mut kernels = Vec::new();
     if options.vm {
@@ -88,10 +90,16 @@ fn cargo_test(args: &[String], skip_log: &Path, tally: &mut Tally) -> Result<boo
     Ok(child.wait()?.success())
 }
 
-/// One more result: nothing of the suite's containers is left behind (see [`leftovers`]). Only
-/// root can look; elsewhere it is a skip (a failure under CI=true, like any skip).
-fn after_suite(started: std::time::SystemTime, tally: &mut Tally, skipped: &mut Vec<String>) {
-    let name = "after the suite: nothing of gone containers left in /run/oci-seccomp-bpf-hook";
+/// One more result: nothing of the suite's containers is left behind (see [`leftovers`]), given
+/// when it started and what was mounted then. Only root can look; elsewhere it is a skip (a
+/// failure under CI=true, like any skip).
+fn after_suite(
+    before: (std::time::SystemTime, &BTreeSet<String>),
+    tally: &mut Tally,
+    skipped: &mut Vec<String>,
+) {
+    let name = "after the suite: nothing of gone containers left in /run/oci-seccomp-bpf-hook \
+                or mounted under the temporary directory";
     tally.passed += 1;
     if !deps::is_root() {
         if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
@@ -103,7 +111,7 @@ fn after_suite(started: std::time::SystemTime, tally: &mut Tally, skipped: &mut 
         }
         return;
     }
-    let left = leftovers::after_suite(started);
+    let left = leftovers::after_suite(before.0, before.1);
     println!(
         "test {name} ... {}",
         if left.is_empty() { "ok" } else { "FAILED" }
