@@ -29,7 +29,11 @@ fn main() {
         for source in &sources {
             println!("cargo:rerun-if-changed={}", source.display());
         }
-        if let Some(newer) = newer_than(&object, &sources) {
+        let built = [
+            object.clone(),
+            paths::ebpf_stamp(&paths::target_dir(&workspace)),
+        ];
+        if let Some(newer) = newer_than(&built, &sources) {
             fail(&format!(
                 "the eBPF object {} is older than {}",
                 object.display(),
@@ -40,10 +44,11 @@ fn main() {
     println!("cargo:rustc-env=OSBH_EBPF_OBJECT={}", object.display());
 }
 
-/// The first of `sources` modified after `object`.
-fn newer_than<'a>(object: &Path, sources: &'a [PathBuf]) -> Option<&'a PathBuf> {
+/// The first of `sources` modified after the object was last built: the later of `built`'s
+/// times (the object, and the stamp every build touches).
+fn newer_than<'a>(built: &[PathBuf], sources: &'a [PathBuf]) -> Option<&'a PathBuf> {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let built = modified(object)?;
+    let built = built.iter().filter_map(|p| modified(p)).max()?;
     sources
         .iter()
         .find(|s| modified(s).is_some_and(|changed| changed > built))

@@ -42,6 +42,9 @@ pub fn build(release: bool) -> Result<PathBuf> {
         std::fs::write(&dest, &object)
             .with_context(|| format!("cannot write {}: check its permissions", dest.display()))?;
     }
+    let stamp = crate::paths::ebpf_stamp(&util::target_dir());
+    std::fs::write(&stamp, "")
+        .with_context(|| format!("cannot write {}: check its permissions", stamp.display()))?;
     eprintln!("eBPF object ({profile}): {}", dest.display());
     Ok(dest)
 }

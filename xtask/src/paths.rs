@@ -20,6 +20,13 @@ pub fn ebpf_object(target_dir: &Path) -> PathBuf {
     target_dir.join("ebpf").join("hook-ebpf.o")
 }
 
+/// Touched by every `cargo xtask build-ebpf`, whether or not the object's bytes changed: the
+/// object's own time moves only with its bytes (so that nothing is rebuilt for nothing), and
+/// this file says it was built from sources as new as they are.
+pub fn ebpf_stamp(target_dir: &Path) -> PathBuf {
+    target_dir.join("ebpf").join("hook-ebpf.o.built")
+}
+
 /// The eBPF crate's own inputs, the contract crate (`common/`) among them: the object is stale
 /// when one of them is newer.
 pub fn ebpf_sources(workspace_root: &Path) -> Vec<PathBuf> {
