@@ -8,24 +8,20 @@ use aya_ebpf::{
     macros::map,
     maps::{Array, HashMap},
 };
-use core::intrinsics::{atomic_xadd, AtomicOrdering};
 use hook_common::{
-    ArgCount, ArgKey, ABI_COMPAT, ABI_COUNT, AF_NETLINK, ARG_CALL_COUNT, ARG_CLONE, ARG_CLONE3,
+    ArgKey, Kept, ABI_COMPAT, ABI_COUNT, AF_NETLINK, ARG_CALL_COUNT, ARG_CLONE, ARG_CLONE3,
     ARG_COUNT_SLOTS, ARG_SETNS, ARG_SOCKET, ARG_UNREADABLE, ARG_VALUE_CAP, ARG_VALUE_SLOTS,
     BPF_F_NO_PREALLOC, CSIGNAL,
 };
+
+use crate::kept;
 
 #[map]
 static ARG_VALUES: HashMap<ArgKey, u8> =
     HashMap::with_max_entries(ARG_VALUE_SLOTS, BPF_F_NO_PREALLOC);
 
 #[map]
-static ARG_COUNTS: Array<ArgCount> = Array::with_max_entries(ARG_COUNT_SLOTS, 0);
-
-/// `BPF_NOEXIST`: a value another CPU kept first is not written twice.
-const BPF_NOEXIST: u64 = 1;
-/// `-EEXIST`, what that insert answers then.
-const EEXIST: i32 = -17;
+static ARG_COUNTS: Array<Kept> = Array::with_max_entries(ARG_COUNT_SLOTS, 0);
 
 /// Keeps the value of table entry `entry - 1` (the `SEEN` byte's upper bits) for container
 /// `slot`; `arg(i, compat)` reads argument `i` in the ABI's own convention, and only the
@@ -47,34 +43,8 @@ pub fn record(slot: u32, abi: u32, entry: u8, arg: &impl Fn(usize, bool) -> u64)
     if ARG_VALUES.get_ptr(key).is_some() {
         return;
     }
-    keep(
-        &key,
-        (slot * ABI_COUNT + abi) * ARG_CALL_COUNT as u32 + call,
-    );
-}
-
-/// Adds `key` within its count's cap; a value that cannot be kept marks the count overflowed.
-#[inline(always)]
-fn keep(key: &ArgKey, index: u32) {
-    let Some(count) = ARG_COUNTS.get_ptr_mut(index) else {
-        return;
-    };
-    // SAFETY: a live map value (the lookup succeeded); aligned u64 loads cannot tear.
-    if unsafe { (*count).values } >= ARG_VALUE_CAP {
-        // SAFETY: as above; storing 1 is idempotent, so racing CPUs agree.
-        unsafe { (*count).overflow = 1 };
-        return;
-    }
-    match ARG_VALUES.insert(key, 1u8, BPF_NOEXIST) {
-        // SAFETY: as above; an atomic add, for two CPUs keeping two values at once.
-        Ok(()) => unsafe {
-            atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&raw mut (*count).values, 1);
-        },
-        Err(EEXIST) => {}
-        // The map is full: never a value dropped in silence.
-        // SAFETY: as above.
-        Err(_) => unsafe { (*count).overflow = 1 },
-    }
+    let index = (slot * ABI_COUNT + abi) * ARG_CALL_COUNT as u32 + call;
+    kept::keep(&ARG_VALUES, &key, &ARG_COUNTS, index, ARG_VALUE_CAP);
 }
 
 /// The value `contract::ARG_CALLS` keeps for `call`; a compat task's registers hold 32-bit

@@ -10,15 +10,15 @@ use aya_ebpf::{
     EbpfContext,
 };
 use hook_common::{
-    CapCalibration, CapsSeen, ExecKey, BPF_F_NO_PREALLOC, CAP_FSETID, CAP_OPT_NOAUDIT, CAP_SETPCAP,
-    CAP_SETUID, CAP_SLOTS, CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS, EXEC_PATH_LEN,
-    EXEC_SLOTS, KPROBE_ARG_SLOTS, NODE_EPOCH, OFFSET_BPRM_FILENAME, OFFSET_CRED_CAP_EFFECTIVE,
-    OFFSET_CRED_USER_NS, OFFSET_FOUND, OFFSET_NS_INUM, OFFSET_REAL_CRED, TRACED_SLOT_MASK,
-    TRACED_STARTED,
+    CapCalibration, CapsSeen, ExecKey, Kept, BPF_F_NO_PREALLOC, CAP_FSETID, CAP_OPT_NOAUDIT,
+    CAP_SETPCAP, CAP_SETUID, CAP_SLOTS, CAP_STACK_DEPTH, CAP_SYS_ADMIN, CONTAINER_SLOTS,
+    EXEC_PATH_LEN, EXEC_QUOTA, EXEC_SLOTS, KPROBE_ARG_SLOTS, NODE_EPOCH, OFFSET_BPRM_FILENAME,
+    OFFSET_CRED_CAP_EFFECTIVE, OFFSET_CRED_USER_NS, OFFSET_FOUND, OFFSET_NS_INUM, OFFSET_REAL_CRED,
+    TRACED_SLOT_MASK, TRACED_STARTED,
 };
 
 use crate::{
-    add_member, capset, chmod, count_lost, current_task,
+    add_member, capset, chmod, count_lost, current_task, kept,
     kernel::{global, offset, read_u32, read_u64},
     syscall, uncached_value, CONTAINERS, NODE, TRACED, VERDICT,
 };
@@ -38,6 +38,9 @@ static CAP_CAL: Array<CapCalibration> = Array::with_max_entries(1, 0);
 
 #[map]
 static EXECS: HashMap<ExecKey, u8> = HashMap::with_max_entries(EXEC_SLOTS, BPF_F_NO_PREALLOC);
+
+#[map]
+static EXEC_COUNTS: Array<Kept> = Array::with_max_entries(CONTAINER_SLOTS, 0);
 
 /// `TP_PROTO(cred, target_ns, capable_ns, cap, ret)`; `capable_ns` is `cred->user_ns`.
 #[raw_tracepoint(tracepoint = "cap_capable")]
@@ -315,7 +318,8 @@ fn calibrate<C: EbpfContext>(ctx: &C, cap: u64) {
     unsafe { bpf_get_stack(ctx.as_ptr(), stack.as_mut_ptr().cast(), size, 0) };
 }
 
-/// Keeps `bprm->filename` for `slot` (a full map only loses the name: the check still counts).
+/// Keeps `bprm->filename` for `slot` within its quota; a name not kept is counted (the check
+/// itself still counts).
 #[inline(never)]
 fn remember_exec(slot: u32, bprm: u64) {
     if offset(OFFSET_FOUND) == 0 {
@@ -327,9 +331,13 @@ fn remember_exec(slot: u32, bprm: u64) {
         path: [0; EXEC_PATH_LEN],
     };
     // SAFETY: the helper checks the address itself and fails rather than faults.
-    if unsafe { bpf_probe_read_kernel_str_bytes(name as *const u8, &mut key.path) }.is_ok() {
-        // By reference: a copy of the 256-byte key would fill half the 512-byte BPF stack.
-        #[allow(clippy::needless_borrows_for_generic_args)]
-        let _ = EXECS.insert(&key, &1, 0);
+    if unsafe { bpf_probe_read_kernel_str_bytes(name as *const u8, &mut key.path) }.is_err() {
+        kept::lose(&EXEC_COUNTS, slot);
+        return;
+    }
+    // By reference: a copy of the 256-byte key would fill half the 512-byte BPF stack.
+    #[allow(clippy::needless_borrows_for_generic_args)]
+    if EXECS.get_ptr(&key).is_none() {
+        kept::keep(&EXECS, &key, &EXEC_COUNTS, slot, EXEC_QUOTA);
     }
 }

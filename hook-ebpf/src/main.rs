@@ -17,6 +17,7 @@ mod args;
 mod caps;
 mod capset;
 mod chmod;
+mod kept;
 mod kernel;
 mod syscall;
 

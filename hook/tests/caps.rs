@@ -168,3 +168,43 @@ fn reports_diff_and_merge() {
         "--cap-drop=ALL --cap-add=CHOWN"
     );
 }
+
+/// More distinct executed names than a container keeps (`contract::EXEC_QUOTA`): the names
+/// past it are counted, the report says how many and that the set may be incomplete, and so
+/// does `record` on stderr. Every name is a link to `true`, run by one shell, in order.
+#[test]
+fn names_past_the_quota_are_counted_and_told() {
+    if !e2e::privileged() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let extra = 50;
+    let links = hook::contract::EXEC_QUOTA + extra;
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let truth = std::fs::canonicalize(e2e::which("true").expect("true is installed")).unwrap();
+    for i in 1..=links {
+        std::os::unix::fs::symlink(&truth, bin.join(format!("t{i}"))).unwrap();
+    }
+    let script = format!("i=0; while [ $i -lt {links} ]; do i=$((i+1)); \"$0/t$i\"; done");
+    let caps = dir.path().join("caps.json");
+    let out = Command::new(BIN)
+        .arg("record")
+        .arg("-o")
+        .arg(dir.path().join("p.json"))
+        .arg("--caps")
+        .arg(&caps)
+        .args(["--", "/bin/sh", "-c", &script])
+        .arg(&bin)
+        .stdin(Stdio::null())
+        .finish("the hook binary");
+    e2e::assert_success("record --caps", &out);
+    let report: Value = serde_json::from_slice(&std::fs::read(&caps).unwrap()).unwrap();
+    // /bin/sh is the first name kept: one more than the links went past.
+    assert_eq!(report["executions_not_kept"], extra + 1, "{report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("may be incomplete") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}

@@ -4,6 +4,7 @@
 //! The heavy workloads run one at a time (`HEAVY`): each holds tens of thousands of threads.
 
 use std::{
+    ffi::OsStr,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
     sync::Mutex,
@@ -32,9 +33,10 @@ fn threads_helper() -> tempfile::TempDir {
     dir
 }
 
-/// A running `record -o OUT -- threads N READY GATE`: dropped on any path out of a test (a
-/// failed assertion included), it opens the gate and, if the storm still runs, kills it, so
-/// that no storm outlives its test.
+/// A running `record -o OUT -- threads N READY GATE` (or another heavy neighbour that makes
+/// READY, then waits for GATE): dropped on any path out of a test (a failed assertion
+/// included), it opens the gate and, if the storm still runs, kills it, so that no storm
+/// outlives its test.
 struct Storm {
     child: Option<std::process::Child>,
     gate: PathBuf,
@@ -43,14 +45,30 @@ struct Storm {
 impl Storm {
     /// Starts the storm of `n` threads in `dir`; `env` is added to record's environment.
     fn start(dir: &Path, n: u32, out: &Path, env: &[(&str, &str)]) -> Self {
+        let threads = dir.join("bin/threads");
+        let (ready, gate) = (dir.join("ready"), dir.join("gate"));
+        let n = n.to_string();
+        let args = [
+            threads.as_os_str(),
+            n.as_ref(),
+            ready.as_ref(),
+            gate.as_ref(),
+        ];
+        Self::record(dir, &["-o".as_ref(), out.as_ref()], &args, env)
+    }
+
+    /// Starts `record RECORD_ARGS -- COMMAND` in `dir`, whose gate is `dir/gate`.
+    fn record(
+        dir: &Path,
+        record_args: &[&OsStr],
+        command: &[&OsStr],
+        env: &[(&str, &str)],
+    ) -> Self {
         let child = Command::new(e2e::hook_binary())
-            .args(["record", "-o"])
-            .arg(out)
+            .arg("record")
+            .args(record_args)
             .arg("--")
-            .arg(dir.join("bin/threads"))
-            .arg(n.to_string())
-            .arg(dir.join("ready"))
-            .arg(dir.join("gate"))
+            .args(command)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -335,5 +353,100 @@ impl Sysctl {
 impl Drop for Sysctl {
     fn drop(&mut self) {
         let _ = std::fs::write(self.path, self.old.trim());
+    }
+}
+
+/// A `record` neighbour that executes 5,000 distinct program names (the whole node kept 4,096
+/// before) beside a podman container that runs a copy of busybox given `cap_net_raw+ep`: the
+/// container's report still needs NET_RAW for that file and lost no name; the neighbour's
+/// counts the executions past its quota (`contract::EXEC_QUOTA`) and says its set may be
+/// incomplete, as its stderr does.
+#[test]
+fn a_neighbour_running_thousands_of_programs_leaves_file_capabilities_whole() {
+    let tools: Vec<&str> = TOOLS.iter().copied().chain(["setcap"]).collect();
+    let Some(p) = e2e::ready(&tools, Podman::new) else {
+        return;
+    };
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let programs = 5000;
+    let neighbour = Execs::start(dir.path(), programs);
+    neighbour.storm.until_ready(dir.path());
+    let capped = p.rootfs().join("opt/capped/true");
+    std::fs::create_dir_all(capped.parent().unwrap()).unwrap();
+    std::fs::copy(p.rootfs().join("bin/busybox"), &capped).unwrap();
+    let setcap = Command::new("setcap")
+        .arg("cap_net_raw+ep")
+        .arg(&capped)
+        .output()
+        .unwrap();
+    assert_success("setcap", &setcap);
+    let caps = p.scratch_path("c.json");
+    let annotation = format!(
+        "of:{};caps:{}",
+        p.scratch_path("p.json").display(),
+        caps.display()
+    );
+    let out = p.trace_with(&["--cap-add=NET_RAW"], &annotation, &["/opt/capped/true"]);
+    assert_success("the capped program beside the neighbour", &out);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&caps).unwrap()).unwrap();
+    assert_eq!(
+        report["needed"],
+        serde_json::json!(["CAP_NET_RAW"]),
+        "{report}"
+    );
+    assert_eq!(report["executions_not_kept"], 0, "{report}");
+    let (out, report) = neighbour.finish();
+    assert_success("the neighbour", &out);
+    let past = programs + 1 - e2e::contract::EXEC_QUOTA;
+    let not_kept = report["executions_not_kept"].as_u64().unwrap_or_default();
+    assert!(not_kept >= past, "{not_kept} < {past}: {report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("may be incomplete"), "{stderr}");
+}
+
+/// `record --caps` of a shell that executes N links to `true` (`dir/bin/t1`..), each a name
+/// of its own, then makes `dir/ready` and waits for `dir/gate`.
+struct Execs {
+    storm: Storm,
+    caps: PathBuf,
+}
+
+impl Execs {
+    fn start(dir: &Path, n: u64) -> Self {
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let truth = std::fs::canonicalize(e2e::which("true").expect("true")).unwrap();
+        for i in 1..=n {
+            std::os::unix::fs::symlink(&truth, bin.join(format!("t{i}"))).unwrap();
+        }
+        let script = format!(
+            "i=0; while [ $i -lt {n} ]; do i=$((i+1)); \"$0/bin/t$i\"; done; : >\"$0/ready\"; \
+             while [ ! -e \"$0/gate\" ]; do sleep 0.1; done"
+        );
+        let (out, caps) = (dir.join("neighbour.json"), dir.join("neighbour-caps.json"));
+        let record = [
+            "-o".as_ref(),
+            out.as_os_str(),
+            "--caps".as_ref(),
+            caps.as_os_str(),
+        ];
+        let command = [
+            "/bin/sh".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+            dir.as_os_str(),
+        ];
+        Self {
+            storm: Storm::record(dir, &record, &command, &[]),
+            caps,
+        }
+    }
+
+    /// Opens the gate: how `record` ended, and its capability report.
+    fn finish(self) -> (Output, serde_json::Value) {
+        let out = self.storm.finish();
+        let report = std::fs::read(&self.caps).unwrap_or_default();
+        (out, serde_json::from_slice(&report).unwrap_or_default())
     }
 }

@@ -132,9 +132,17 @@ unsafe impl aya::Pod for CapCalibration {}
 
 /// Hash map of [`ExecKey`] -> 1: the files the started tasks of each container executed
 /// (the name given to execve), so userspace can read their file capabilities. Not
-/// preallocated: it costs memory only for the names it holds.
+/// preallocated: it costs memory only for the names it holds. A container keeps at most
+/// [`EXEC_QUOTA`] names, so that a neighbour running many programs (a build) cannot take
+/// another's room; a name that cannot be kept is counted in its container's
+/// [`MAP_EXEC_COUNTS`] entry ([`Kept::lost`]), and its capability report says so.
 pub const MAP_EXECS: &str = "EXECS";
-pub const EXEC_SLOTS: u32 = 4096;
+pub const EXEC_SLOTS: u32 = 16384;
+/// Distinct executed names kept per container: [`EXEC_SLOTS`] holds sixteen containers at
+/// their quota.
+pub const EXEC_QUOTA: u64 = 1024;
+/// Array map of [`Kept`], one per container slot: its names in [`MAP_EXECS`].
+pub const MAP_EXEC_COUNTS: &str = "EXEC_COUNTS";
 pub const EXEC_PATH_LEN: usize = 252;
 pub const BPF_F_NO_PREALLOC: u32 = 1;
 
@@ -459,15 +467,15 @@ pub const CSIGNAL: u64 = 0xff;
 /// A clone3 whose `clone_args` could not be read: its flags are unknown.
 pub const ARG_UNREADABLE: u64 = u64::MAX;
 /// Distinct values kept per (container, ABI, call): past it the call is written allowed for
-/// any value, and the recording says so ([`ArgCount::overflow`]).
+/// any value, and the recording says so ([`Kept::lost`]).
 pub const ARG_VALUE_CAP: u64 = 64;
 
 /// Hash map of [`ArgKey`] -> 1, not preallocated: every argument value seen. Sized for
-/// [`ARG_VALUE_SLOTS`] values on the node; a value that finds it full sets
-/// [`ArgCount::overflow`] instead of being dropped in silence.
+/// [`ARG_VALUE_SLOTS`] values on the node; a value that finds it full is counted in
+/// [`Kept::lost`] instead of being dropped in silence.
 pub const MAP_ARG_VALUES: &str = "ARG_VALUES";
 pub const ARG_VALUE_SLOTS: u32 = 16384;
-/// Array map of [`ArgCount`], index `(slot * ABI_COUNT + abi) * ARG_CALL_COUNT + call`.
+/// Array map of [`Kept`], index `(slot * ABI_COUNT + abi) * ARG_CALL_COUNT + call`.
 pub const MAP_ARG_COUNTS: &str = "ARG_COUNTS";
 pub const ARG_COUNT_SLOTS: u32 = CONTAINER_SLOTS * ABI_COUNT * ARG_CALL_COUNT as u32;
 
@@ -484,15 +492,17 @@ pub struct ArgKey {
 #[cfg(feature = "user")]
 unsafe impl aya::Pod for ArgKey {}
 
+/// How many keys of one bounded set (a container's argument values of one call and ABI in
+/// [`MAP_ARG_VALUES`], its executed names in [`MAP_EXECS`]) were kept, and how many were not.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ArgCount {
-    /// Values kept (added atomically; a race may pass the cap by a CPU or two).
-    pub values: u64,
-    /// Non-zero once a value could not be kept: past the cap, or the map full.
-    pub overflow: u64,
+pub struct Kept {
+    /// Keys kept (added atomically; a race may pass the cap by a CPU or two).
+    pub kept: u64,
+    /// Keys that could not be kept, past the cap or with the map full (added atomically).
+    pub lost: u64,
 }
 
 // SAFETY: `repr(C)` of two u64s, no padding; every byte pattern is a valid value.
 #[cfg(feature = "user")]
-unsafe impl aya::Pod for ArgCount {}
+unsafe impl aya::Pod for Kept {}

@@ -22,6 +22,9 @@ pub struct Checks {
     /// Checked where the kernel did not use the verdict (see `contract::WEIGHED_CALLS`).
     pub unused: CapSet,
     pub executed: Vec<String>,
+    /// Executions whose file's name could not be kept (past `contract::EXEC_QUOTA`
+    /// distinct names, or a full map): their file capabilities are unknown.
+    pub executed_not_kept: u64,
 }
 
 /// A container's capability report.
@@ -37,6 +40,8 @@ pub struct Report {
     pub files: Vec<FileCaps>,
     /// Executed files whose capabilities could not be read, and why.
     pub not_inspected: Vec<(String, String)>,
+    /// Executions whose file's name was not kept ([`Checks::executed_not_kept`]).
+    pub not_kept: u64,
     /// Whether the container's process runs as root (the OCI form differs).
     pub root_user: bool,
 }
@@ -65,6 +70,7 @@ impl Report {
             unused: checks.unused.minus(needed),
             files,
             not_inspected,
+            not_kept: checks.executed_not_kept,
             root_user,
         }
     }
@@ -75,6 +81,19 @@ impl Report {
             serde_json::to_vec_pretty(&self.to_json()).expect("a JSON value always serializes");
         bytes.push(b'\n');
         bytes
+    }
+
+    /// Why `needed` may miss capabilities, in one line; `None` when nothing was lost.
+    pub fn incomplete(&self) -> Option<String> {
+        (self.not_kept > 0).then(|| {
+            format!(
+                "the capability set may be incomplete: the file names of {} executions were not \
+                 kept (a container keeps {} distinct names), so file capabilities of those files \
+                 are not in it; check the files the workload runs with getcap",
+                self.not_kept,
+                crate::contract::EXEC_QUOTA
+            )
+        })
     }
 
     /// One line for logs.
@@ -114,6 +133,7 @@ impl Report {
             "checked_without_effect": self.unused.names(),
             "from_file_capabilities": files,
             "executables_not_inspected": not_inspected,
+            "executions_not_kept": self.not_kept,
             "run_with": run_with(self.needed, self.root_user),
             "notes": self.notes(observed_by),
         })
@@ -149,6 +169,8 @@ impl Report {
             unused: set_of_names(&doc["checked_without_effect"]).unwrap_or_default(),
             files,
             not_inspected: Vec::new(),
+            // Reports written before this field existed kept every name they saw.
+            not_kept: doc["executions_not_kept"].as_u64().unwrap_or(0),
             root_user: doc["user"].as_str() != Some("non-root"),
         })
     }
@@ -162,6 +184,7 @@ impl Report {
             unused: CapSet::default(),
             files: Vec::new(),
             not_inspected: Vec::new(),
+            not_kept: 0,
             root_user: true,
         }
     }
@@ -189,12 +212,13 @@ impl Report {
                 }
             }
             m.root_user &= report.root_user;
+            m.not_kept += report.not_kept;
         }
         merged.ok_or_else(|| "nothing to merge: give at least one report".to_owned())
     }
 
     fn notes(&self, observed_by: &str) -> Vec<String> {
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = self.incomplete().into_iter().collect();
         if observed_by.starts_with("tracepoint") {
             notes.push(
                 "the capability:cap_capable tracepoint carries no audit option: the kernel's \
@@ -316,7 +340,32 @@ mod tests {
             quiet: CapSet::of(quiet.iter().copied()),
             unused: CapSet::default(),
             executed: vec!["/bin/true".into(), "relative".into()],
+            executed_not_kept: 0,
         }
+    }
+
+    /// Executions whose names were not kept are counted in the report, said in its notes and
+    /// by `incomplete`, survive a read back, and add up in a union; none, and nothing is said.
+    #[test]
+    fn names_not_kept_are_told() {
+        let mut seen = checks(&[13], &[], &[]);
+        seen.executed.clear();
+        let whole = Report::build(Ok("tracepoint".into()), Some(&seen), Path::new("/"), true);
+        assert_eq!(whole.incomplete(), None);
+        assert_eq!(whole.to_json()["executions_not_kept"], 0);
+        seen.executed_not_kept = 4000;
+        let report = Report::build(Ok("tracepoint".into()), Some(&seen), Path::new("/"), true);
+        let why = report.incomplete().expect("told");
+        assert!(
+            why.contains("4000") && why.contains("may be incomplete"),
+            "{why}"
+        );
+        let doc = report.to_json();
+        assert_eq!(doc["executions_not_kept"], 4000);
+        assert!(doc["notes"].to_string().contains("getcap"), "{doc}");
+        assert_eq!(Report::from_json(&doc).as_ref(), Some(&report));
+        let both = Report::union([&report, &whole, &report]).unwrap();
+        assert_eq!(both.not_kept, 8000);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<i32> {
     }
     emit::write(&taken.profile, &args.format, output.as_ref())?;
     if let (Some(report), Some(out)) = (&taken.caps, &caps_output) {
+        if let Some(why) = report.incomplete() {
+            eprintln!("oci-seccomp-bpf-hook: warning: {why}");
+        }
         out.write(&report.to_bytes())?;
     }
     // As `record` says it: the profile so far is partial, and the final one will not be written.

@@ -41,8 +41,15 @@ pub fn run(args: RecordArgs) -> Result<i32> {
         stale.remove();
     }
     if let (Some(report), Some(out)) = (&recording.caps, &caps_output) {
-        if let Err(reason) = &report.observed_by {
-            eprintln!("oci-seccomp-bpf-hook: warning: {reason}");
+        for why in report
+            .observed_by
+            .as_ref()
+            .err()
+            .into_iter()
+            .cloned()
+            .chain(report.incomplete())
+        {
+            eprintln!("oci-seccomp-bpf-hook: warning: {why}");
         }
         out.write(&report.to_bytes())?;
     }

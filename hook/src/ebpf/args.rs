@@ -12,7 +12,7 @@ use super::{
     programs::Programs,
 };
 use crate::{
-    contract::{self, ArgCount, ArgKey, Seen, ABI_COUNT, ARG_CALLS, ARG_CALL_COUNT},
+    contract::{self, ArgKey, Kept, Seen, ABI_COUNT, ARG_CALLS, ARG_CALL_COUNT},
     profile::{arch::Arch, args::Args},
 };
 
@@ -62,7 +62,7 @@ pub fn read(programs: &Programs, index: u32) -> Result<Args, ProgramsError> {
         }
     }
     for (i, count) in counts(programs, index)?.into_iter().enumerate() {
-        if count.overflow != 0 {
+        if count.lost != 0 {
             args.overflow(ARG_CALLS[i % ARG_CALL_COUNT]);
         }
     }
@@ -70,9 +70,9 @@ pub fn read(programs: &Programs, index: u32) -> Result<Args, ProgramsError> {
 }
 
 /// Slot `index`'s counts, ABI by ABI, call by call.
-fn counts(programs: &Programs, index: u32) -> Result<Vec<ArgCount>, ProgramsError> {
+fn counts(programs: &Programs, index: u32) -> Result<Vec<Kept>, ProgramsError> {
     let name = contract::MAP_ARG_COUNTS;
-    let counts: Array<_, ArgCount> = Array::try_from(programs.map(name)?).map_err(map_err(name))?;
+    let counts: Array<_, Kept> = Array::try_from(programs.map(name)?).map_err(map_err(name))?;
     let first = index * ABI_COUNT * ARG_CALL_COUNT as u32;
     (first..first + ABI_COUNT * ARG_CALL_COUNT as u32)
         .map(|i| counts.get(&i, 0).map_err(map_err(name)))
@@ -83,19 +83,19 @@ fn counts(programs: &Programs, index: u32) -> Result<Vec<ArgCount>, ProgramsErro
 /// something of the slot.
 pub fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
     let held = counts(programs, index)?;
-    if held.iter().all(|c| *c == ArgCount::default()) {
+    if held.iter().all(|c| *c == Kept::default()) {
         return Ok(());
     }
     let of_slot = |key: &ArgKey| key.slot == index;
     remove_keys(programs, contract::MAP_ARG_VALUES, of_slot)?;
     let first = index * ABI_COUNT * ARG_CALL_COUNT as u32;
     for (i, count) in held.iter().enumerate() {
-        if *count != ArgCount::default() {
+        if *count != Kept::default() {
             set_array(
                 programs,
                 contract::MAP_ARG_COUNTS,
                 first + i as u32,
-                ArgCount::default(),
+                Kept::default(),
             )?;
         }
     }

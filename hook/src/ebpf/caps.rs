@@ -23,7 +23,11 @@ use crate::{
 };
 
 /// The maps only the capability programs use: present exactly when one of them is attached.
-pub const CAP_MAPS: [&str; 2] = [contract::MAP_CAPS, contract::MAP_EXECS];
+pub const CAP_MAPS: [&str; 3] = [
+    contract::MAP_CAPS,
+    contract::MAP_EXECS,
+    contract::MAP_EXEC_COUNTS,
+];
 
 /// The map only the tracepoint program uses (it alone weighs capset): present exactly when it
 /// is the one attached, so that a tracer joining by ID finds it among that program's maps.

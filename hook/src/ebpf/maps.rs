@@ -6,7 +6,7 @@ use super::{
     error::{map_err, ProgramsError},
     programs::Programs,
 };
-use crate::contract::{self, ExecKey};
+use crate::contract::{self, ExecKey, Kept};
 
 /// Removes every entry of the hash map `name` whose value is slot `index`.
 pub fn remove_slot<K: aya::Pod + Eq>(
@@ -71,11 +71,26 @@ pub fn zero_per_cpu(
     array.set(index, zeros, 0).map_err(map_err(name))
 }
 
-/// Removes every executed file's name kept for slot `index`.
-pub fn remove_execs(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
-    remove_keys(programs, contract::MAP_EXECS, |key: &ExecKey| {
-        key.slot == index
-    })
+/// Slot `index`'s count of executed files' names, kept and not.
+pub fn exec_count(programs: &Programs, index: u32) -> Result<Kept, ProgramsError> {
+    let name = contract::MAP_EXEC_COUNTS;
+    let counts: Array<_, Kept> = Array::try_from(programs.map(name)?).map_err(map_err(name))?;
+    counts.get(&index, 0).map_err(map_err(name))
+}
+
+/// Removes every executed file's name kept for slot `index`, and its count; the name map is
+/// walked only when the count says it holds something of the slot.
+pub fn clear_execs(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
+    let count = exec_count(programs, index)?;
+    if count == Kept::default() {
+        return Ok(());
+    }
+    if count.kept != 0 {
+        remove_keys(programs, contract::MAP_EXECS, |key: &ExecKey| {
+            key.slot == index
+        })?;
+    }
+    set_array(programs, contract::MAP_EXEC_COUNTS, index, Kept::default())
 }
 
 /// Removes every key `stale` picks from the hash map `name` of keys `K` and one-byte values

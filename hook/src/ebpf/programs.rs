@@ -375,13 +375,13 @@ fn hold(
 mod tests {
     use super::*;
     use crate::contract::{
-        ArgCount, ArgKey, CapCalibration, CapsSeen, ContainerSlot, ExecKey, Seen, Verdict,
+        ArgKey, CapCalibration, CapsSeen, ContainerSlot, ExecKey, Kept, Seen, Verdict,
         SYSCALL_SLOTS,
     };
     use std::mem::size_of;
 
     /// (name, key size, value size, entries) of every map of the object.
-    fn expected_maps() -> [(&'static str, u32, usize, u32); 17] {
+    fn expected_maps() -> [(&'static str, u32, usize, u32); 18] {
         let slots = contract::CONTAINER_SLOTS;
         [
             (
@@ -418,6 +418,7 @@ mod tests {
                 1,
                 contract::EXEC_SLOTS,
             ),
+            (contract::MAP_EXEC_COUNTS, 4, size_of::<Kept>(), slots),
             (
                 contract::MAP_ARG_VALUES,
                 size_of::<ArgKey>() as u32,
@@ -427,7 +428,7 @@ mod tests {
             (
                 contract::MAP_ARG_COUNTS,
                 4,
-                size_of::<ArgCount>(),
+                size_of::<Kept>(),
                 contract::ARG_COUNT_SLOTS,
             ),
             (

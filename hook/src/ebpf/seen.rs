@@ -7,6 +7,7 @@ use super::{
     args,
     caps::CapWatch,
     error::{map_err, ProgramsError},
+    maps::exec_count,
     programs::Programs,
 };
 use crate::{
@@ -172,5 +173,6 @@ pub fn read_caps(programs: &Programs, index: u32) -> Result<Option<Checks>, Prog
         quiet: set(&seen.quiet),
         unused: set(&seen.unused),
         executed,
+        executed_not_kept: exec_count(programs, index)?.lost,
     }))
 }

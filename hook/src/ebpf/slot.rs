@@ -18,7 +18,7 @@ use super::{
     caps::CapWatch,
     container::Container,
     error::{map_err, ProgramsError},
-    maps::{insert, remove_execs, remove_slot, set_array, zero_per_cpu},
+    maps::{clear_execs, insert, remove_slot, set_array, zero_per_cpu},
     object,
     programs::Programs,
 };
@@ -243,7 +243,7 @@ fn clear(programs: &mut Programs, index: u32) -> Result<(), ProgramsError> {
     if programs.caps() == &CapWatch::Tracepoint {
         zero_per_cpu(programs, contract::MAP_CAPS_RAISED, index)?;
     }
-    remove_execs(programs, index)
+    clear_execs(programs, index)
 }
 
 /// Retires every CPU's memo. Userspace cannot add atomically to the epoch the programs bump,

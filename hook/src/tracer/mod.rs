@@ -236,8 +236,15 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String, TracerError> 
             .capability_report(&caps.root, caps.root_user)
             .map_err(TracerError::Read)?;
         caps.output.write(&report.to_bytes())?;
-        if let Err(reason) = &report.observed_by {
-            log::warn!("container {}: {reason}", job.id);
+        for why in report
+            .observed_by
+            .as_ref()
+            .err()
+            .into_iter()
+            .cloned()
+            .chain(report.incomplete())
+        {
+            log::warn!("container {}: {why}", job.id);
         }
         let written = caps.output.path().display();
         summary.push_str(&format!(" and {written} ({})", report.summary()));
