@@ -15,10 +15,9 @@ fn main() {
     if wrapper::invoked_as_wrapper(&args) {
         cmd::wrapper::run(&args);
     }
-    let cli = cli::Cli::parse_from_args(args).unwrap_or_else(|e| e.exit());
+    let mut cli = cli::Cli::parse_from_args(args).unwrap_or_else(|e| e.exit());
     logging::init(cli.log_level);
-    let hook_args = cmd::nri::hook_args(&cli);
-    let status = match cli.command {
+    let status = match cli.command.take() {
         Some(cli::Command::Record(args)) => cmd::record::run(args),
         Some(cli::Command::Status(args)) => cmd::status::run(&args),
         Some(cli::Command::Snapshot(args)) => cmd::profiles::snapshot(&args),
@@ -26,7 +25,7 @@ fn main() {
         Some(cli::Command::Merge(args)) => cmd::profiles::merge(&args),
         Some(cli::Command::Convert(args)) => cmd::profiles::convert(&args),
         Some(cli::Command::Caps(args)) => cmd::status::caps(&args),
-        Some(cli::Command::Nri(args)) => cmd::nri::run(&args, hook_args),
+        Some(cli::Command::Nri(args)) => cmd::nri::run(&args, cmd::nri::hook_args(&cli)),
         None if cli.start => cmd::oci::run(oci::Options {
             timeout: cli.timeout,
             errno: cli.errno,
