@@ -96,6 +96,13 @@ impl Report {
         })
     }
 
+    /// What the user must know of this report, a line each: why checks could not be
+    /// observed, or why the set may be incomplete.
+    pub fn warnings(&self) -> Vec<String> {
+        let unobserved = self.observed_by.as_ref().err().cloned();
+        unobserved.into_iter().chain(self.incomplete()).collect()
+    }
+
     /// One line for logs.
     pub fn summary(&self) -> String {
         match &self.observed_by {

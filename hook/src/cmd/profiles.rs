@@ -31,7 +31,7 @@ pub fn snapshot(args: &SnapshotArgs) -> Result<i32> {
     }
     emit::write(&taken.profile, &args.format, output.as_ref())?;
     if let (Some(report), Some(out)) = (&taken.caps, &caps_output) {
-        if let Some(why) = report.incomplete() {
+        for why in report.warnings() {
             eprintln!("oci-seccomp-bpf-hook: warning: {why}");
         }
         out.write(&report.to_bytes())?;

@@ -41,14 +41,7 @@ pub fn run(args: RecordArgs) -> Result<i32> {
         stale.remove();
     }
     if let (Some(report), Some(out)) = (&recording.caps, &caps_output) {
-        for why in report
-            .observed_by
-            .as_ref()
-            .err()
-            .into_iter()
-            .cloned()
-            .chain(report.incomplete())
-        {
+        for why in report.warnings() {
             eprintln!("oci-seccomp-bpf-hook: warning: {why}");
         }
         out.write(&report.to_bytes())?;

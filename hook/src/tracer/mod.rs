@@ -236,14 +236,7 @@ fn write_profile(job: &Job, recorder: &Recorder) -> Result<String, TracerError> 
             .capability_report(&caps.root, caps.root_user)
             .map_err(TracerError::Read)?;
         caps.output.write(&report.to_bytes())?;
-        for why in report
-            .observed_by
-            .as_ref()
-            .err()
-            .into_iter()
-            .cloned()
-            .chain(report.incomplete())
-        {
+        for why in report.warnings() {
             log::warn!("container {}: {why}", job.id);
         }
         let written = caps.output.path().display();
