@@ -1,11 +1,12 @@
 //! Loading one program through the verifier and attaching it: to a raw tracepoint (a link of
 //! our own, shareable by ID) or to a trace event (needs tracefs; the link stays in the
-//! object). A refusal under lockdown is told as such ([`lockdown`]).
+//! object). A refusal under lockdown is told as such ([`lockdown`]). The raw tracepoint
+//! programs a first tracer attaches are verified side by side first ([`verify_together`]).
 
 use std::time::Instant;
 
 use aya::{
-    programs::{links::FdLink, ProgramError, RawTracePoint, TracePoint},
+    programs::{links::FdLink, Program, ProgramError, RawTracePoint, TracePoint},
     Ebpf,
 };
 
@@ -29,7 +30,10 @@ pub fn attach_raw(
         .ok_or(ProgramsError::Contract(name))?;
     let p: &mut RawTracePoint = program.try_into().map_err(err)?;
     let mut clock = Instant::now();
-    p.load().map_err(|e| load_failed(name, e))?;
+    // Verified already by `verify_together`, unless it failed there: then its error is told.
+    if p.fd().is_err() {
+        p.load().map_err(|e| load_failed(name, e))?;
+    }
     let verified = lap(&mut clock);
     log::debug!("program {name} verified in {} us", verified.as_micros());
     timings.verify += verified;
@@ -37,6 +41,29 @@ pub fn attach_raw(
     let link = p.take_link(id).map_err(err)?;
     timings.attach += lap(&mut clock);
     Ok(FdLink::from(link))
+}
+
+/// Loads the raw tracepoint programs `names` of `ebpf` at once, one thread each: the verifier
+/// is most of a first start, and it checks each program on the CPU of the thread that loads
+/// it (privileged loads take no lock of the verifier's). A program that fails here is loaded
+/// again, alone, by [`attach_raw`], which tells why.
+pub fn verify_together(ebpf: &mut Ebpf, names: &[&str], timings: &mut AttachTimings) {
+    let mut clock = Instant::now();
+    std::thread::scope(|scope| {
+        for (name, program) in ebpf.programs_mut() {
+            if !names.contains(&name) {
+                continue;
+            }
+            if let Program::RawTracePoint(p) = program {
+                scope.spawn(move || {
+                    let _ = p.load();
+                });
+            }
+        }
+    });
+    let verified = lap(&mut clock);
+    log::debug!("programs {names:?} verified in {} us", verified.as_micros());
+    timings.verify += verified;
 }
 
 /// Why `name` did not load: the lockdown mode when it forbids tracing (the verifier's own log

@@ -19,7 +19,7 @@ use aya::{
 use tokio::task::JoinHandle;
 
 use super::{
-    attach::{attach_raw, attach_trace_event},
+    attach::{attach_raw, attach_trace_event, verify_together},
     by_id,
     caps::{self, CapWatch, CAP_MAPS, TRACEPOINT_MAPS},
     error::ProgramsError,
@@ -153,6 +153,7 @@ impl Programs {
         let mut clock = Instant::now();
         let log_forwarder = spawn_log_forwarder(&mut ebpf);
         timings.object += lap(&mut clock);
+        verify_together(&mut ebpf, &first_loads(point, &offsets_missing), timings);
         let mut attached = Vec::new();
         for (name, tracepoint) in SHARED {
             match (name, point) {
@@ -287,6 +288,23 @@ fn maps_by_id(ids: &[u32], caps: &CapWatch) -> Option<Vec<(&'static str, Map)>> 
         }
     }
     (maps.len() == wanted.len()).then_some(maps)
+}
+
+/// The raw tracepoint programs a first tracer will attach at `point`: the shared ones, then,
+/// where the kernel's struct offsets were read, `task_exec` and the first capability program
+/// it tries.
+fn first_loads(point: AttachPoint, offsets_missing: &Option<String>) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = SHARED
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|&name| {
+            name != contract::PROG_RAW_TRACEPOINT || point == AttachPoint::RawTracepoint
+        })
+        .collect();
+    if offsets_missing.is_none() {
+        names.extend([contract::PROG_TASK_EXEC, contract::PROG_CAP_TRACEPOINT]);
+    }
+    names
 }
 
 /// The maps userspace uses out of a freshly loaded object.
@@ -479,6 +497,18 @@ mod tests {
         .collect();
         obj.patch_map_data(globals)
             .expect("globals present with u64 size");
+    }
+
+    /// What a first tracer verifies side by side: every raw tracepoint program it will
+    /// attach, and no other.
+    #[test]
+    fn first_loads_are_the_programs_attached_at_a_raw_tracepoint() {
+        let all = first_loads(AttachPoint::RawTracepoint, &None);
+        assert_eq!(all.len(), 5, "{all:?}");
+        assert!(all.contains(&contract::PROG_RAW_TRACEPOINT));
+        assert!(all.contains(&contract::PROG_CAP_TRACEPOINT));
+        let bare = first_loads(AttachPoint::Tracepoint, &Some("no BTF".into()));
+        assert_eq!(bare, [contract::PROG_TASK_EXIT, contract::PROG_TASK_FORK]);
     }
 
     #[test]
