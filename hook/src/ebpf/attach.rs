@@ -3,7 +3,7 @@
 //! object). A refusal under lockdown is told as such ([`lockdown`]). The raw tracepoint
 //! programs a first tracer attaches are verified side by side first ([`verify_together`]).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aya::{
     programs::{links::FdLink, Program, ProgramError, RawTracePoint, TracePoint},
@@ -15,7 +15,7 @@ use super::{
     lockdown,
     timings::{lap, AttachTimings},
 };
-use crate::contract;
+use crate::{contract, sys::fork};
 
 /// Loads `name` and attaches it to the raw tracepoint `tracepoint`; the link is the caller's.
 pub fn attach_raw(
@@ -49,18 +49,22 @@ pub fn attach_raw(
 /// again, alone, by [`attach_raw`], which tells why.
 pub fn verify_together(ebpf: &mut Ebpf, names: &[&str], timings: &mut AttachTimings) {
     let mut clock = Instant::now();
+    let threads = fork::thread_count().unwrap_or(1);
     std::thread::scope(|scope| {
-        for (name, program) in ebpf.programs_mut() {
-            if !names.contains(&name) {
-                continue;
-            }
-            if let Program::RawTracePoint(p) = program {
-                scope.spawn(move || {
-                    let _ = p.load();
-                });
-            }
+        let loads: Vec<_> = ebpf
+            .programs_mut()
+            .filter(|(name, _)| names.contains(name))
+            .filter_map(|(_, program)| match program {
+                Program::RawTracePoint(p) => Some(scope.spawn(move || p.load())),
+                _ => None,
+            })
+            .collect();
+        for load in loads {
+            let _ = load.join();
         }
     });
+    // A fork right after (`record`'s forks come before, the benchmark's after) needs them gone.
+    fork::settle_threads(threads, Duration::from_millis(100));
     let verified = lap(&mut clock);
     log::debug!("programs {names:?} verified in {} us", verified.as_micros());
     timings.verify += verified;

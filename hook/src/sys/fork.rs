@@ -3,6 +3,8 @@
 //! which is sound only when the parent had one thread: a child of a multi-threaded process
 //! may only make async-signal-safe calls. So the check comes with the fork.
 
+use std::time::{Duration, Instant};
+
 use rustix::process::Pid;
 
 /// Which side of the fork this is.
@@ -23,12 +25,24 @@ pub enum ForkError {
 
 /// Fails unless this process has exactly one thread.
 pub fn ensure_single_threaded() -> Result<(), ForkError> {
-    let threads = std::fs::read_dir("/proc/self/task")
-        .map_err(ForkError::Threads)?
-        .count();
-    match threads {
+    match thread_count()? {
         1 => Ok(()),
         n => Err(ForkError::NotSingleThreaded(n)),
+    }
+}
+
+/// How many threads this process has now.
+pub fn thread_count() -> Result<usize, ForkError> {
+    let tasks = std::fs::read_dir("/proc/self/task").map_err(ForkError::Threads)?;
+    Ok(tasks.count())
+}
+
+/// Waits up to `limit` for this process to be down to `count` threads: a thread that was
+/// joined may still be leaving the kernel a moment after, and a fork then would be refused.
+pub fn settle_threads(count: usize, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while thread_count().is_ok_and(|n| n > count) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(50));
     }
 }
 
