@@ -33,7 +33,6 @@ use aya_ebpf::{
 };
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
-use aya_log_ebpf::warn;
 use hook_common::{
     ContainerSlot, Seen, Verdict, ABI_COMPAT, ABI_COUNT, ABI_NATIVE, ABI_PROBE_MASK,
     ABI_PROBE_MODE, ABI_PROBE_OFFSET, ABI_PROBE_PRIVATE, ABI_PROBE_SLOTS, ABI_PROBE_X32, ABI_X32,
@@ -109,7 +108,7 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
             .unwrap_or(0)
     };
     // The task's saved user registers sit at the top of its kernel stack: a free identity.
-    on_syscall(&ctx, regs as u64, nr, arg)
+    on_syscall(regs as u64, nr, arg)
 }
 
 #[tracepoint(category = "raw_syscalls", name = "sys_enter")]
@@ -124,17 +123,12 @@ pub fn sys_enter_tp(ctx: TracePointContext) -> i32 {
     let task = current_task();
     // SAFETY: `args[i]`, i <= 2, lies inside the record (six arguments follow `id`), already
     // in the convention of the task's ABI.
-    on_syscall(&ctx, task, nr, |i, _| unsafe { *record_base.add(2 + i) })
+    on_syscall(task, nr, |i, _| unsafe { *record_base.add(2 + i) })
 }
 
 /// Records `nr` for members; for anyone else, checks whether this syscall makes it one.
 #[inline(always)]
-fn on_syscall<C: EbpfContext>(
-    ctx: &C,
-    identity: u64,
-    nr: i64,
-    arg: impl Fn(usize, bool) -> u64,
-) -> i32 {
+fn on_syscall(identity: u64, nr: i64, arg: impl Fn(usize, bool) -> u64) -> i32 {
     let (slot, task) = membership(identity);
     let slot = match slot {
         Some(slot) => slot,
@@ -145,7 +139,7 @@ fn on_syscall<C: EbpfContext>(
         },
         None => return 0,
     };
-    record(ctx, nr, task, slot, &arg);
+    record(nr, task, slot, &arg);
     0
 }
 
@@ -253,13 +247,7 @@ fn bump_epoch() {
 
 /// Marks syscall `nr` of member `task`, in its container's table of the ABI it came through.
 #[inline(always)]
-fn record<C: EbpfContext>(
-    ctx: &C,
-    nr: i64,
-    task: u64,
-    slot: u32,
-    arg: &impl Fn(usize, bool) -> u64,
-) {
+fn record(nr: i64, task: u64, slot: u32, arg: &impl Fn(usize, bool) -> u64) {
     // A negative number (e.g. syscall(-1)) becomes huge here and is counted, not dropped.
     let (abi, nr) = abi_of(nr as u64, task);
     if nr < SYSCALL_SLOTS as u64 {
@@ -268,7 +256,7 @@ fn record<C: EbpfContext>(
             args::record(slot, abi, entry, arg);
         }
     } else {
-        count_out_of_range(ctx, slot, nr);
+        count_out_of_range(slot);
     }
 }
 
@@ -513,18 +501,13 @@ fn mark(index: u32, slot: usize) -> u8 {
     was >> 1
 }
 
+/// A number outside `SEEN` is counted, per container and CPU; its tracer reports the count with
+/// the profile (no log record here: one made the verifier walk this program twice over).
 #[inline(never)]
-fn count_out_of_range<C: EbpfContext>(ctx: &C, slot: u32, nr: u64) {
-    let Some(count) = OUT_OF_RANGE.get_ptr_mut(slot) else {
-        return;
-    };
-    // SAFETY: this CPU's own value of a per-CPU map, and preemption is disabled.
-    unsafe {
-        *count += 1;
-        // The first one per container on each CPU is logged; the rest are only counted.
-        if *count == 1 {
-            warn!(ctx, "syscall number {} is outside the recorded range", nr);
-        }
+fn count_out_of_range(slot: u32) {
+    if let Some(count) = OUT_OF_RANGE.get_ptr_mut(slot) {
+        // SAFETY: this CPU's own value of a per-CPU map, and preemption is disabled.
+        unsafe { *count += 1 };
     }
 }
 

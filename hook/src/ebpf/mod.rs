@@ -5,7 +5,7 @@
 //! read back ([`seen`], with the
 //! argument values [`args`] keeps); a [`recorder`] is all of that for one container. Capability checks
 //! are seen by the program [`caps`] attaches, which needs kernel struct [`offsets`].
-//! [`lockdown`], [`error`], [`logs`] and [`timings`] serve them.
+//! [`lockdown`], [`error`] and [`timings`] serve them.
 
 pub mod args;
 pub mod attach;
@@ -15,7 +15,6 @@ pub mod caps;
 pub mod container;
 pub mod error;
 pub mod lockdown;
-pub mod logs;
 pub mod maps;
 pub mod object;
 pub mod offsets;

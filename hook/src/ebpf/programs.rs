@@ -16,14 +16,12 @@ use aya::{
     programs::links::FdLink,
     Ebpf,
 };
-use tokio::task::JoinHandle;
 
 use super::{
     attach::{attach_raw, attach_trace_event, verify_together},
     by_id,
     caps::{self, CapWatch, CAP_MAPS, TRACEPOINT_MAPS},
     error::ProgramsError,
-    logs::spawn_log_forwarder,
     object,
     timings::{lap, AttachTimings},
 };
@@ -76,28 +74,13 @@ pub struct Programs {
     /// How capability checks are seen (the maps of [`CAP_MAPS`] are there unless
     /// unavailable).
     caps: CapWatch,
-    /// Set when this process loaded them.
-    loaded: Option<Loaded>,
-}
-
-/// The object as this process loaded it, and the task forwarding its log records.
-struct Loaded {
-    _ebpf: Ebpf,
-    log_forwarder: Option<JoinHandle<()>>,
-}
-
-impl Drop for Loaded {
-    fn drop(&mut self) {
-        if let Some(task) = self.log_forwarder.take() {
-            task.abort();
-        }
-    }
+    /// The object, when this process loaded them.
+    loaded: Option<Ebpf>,
 }
 
 impl Programs {
     /// The node's running programs, or (when none run, or the registry names something else)
-    /// loaded, attached and published. `registry` is held locked meanwhile. Must run inside a
-    /// tokio runtime: the loading tracer forwards the programs' rare log records.
+    /// loaded, attached and published. `registry` is held locked meanwhile.
     pub fn shared(registry: &Registry, timings: &mut AttachTimings) -> Result<Self, ProgramsError> {
         let mut clock = Instant::now();
         let running = Self::join(&registry.links(), registry.note(caps::NOTE));
@@ -150,9 +133,6 @@ impl Programs {
             mut ebpf,
             offsets_missing,
         } = object::load(timings).map_err(ProgramsError::Load)?;
-        let mut clock = Instant::now();
-        let log_forwarder = spawn_log_forwarder(&mut ebpf);
-        timings.object += lap(&mut clock);
         verify_together(&mut ebpf, &first_loads(point, &offsets_missing), timings);
         let mut attached = Vec::new();
         for (name, tracepoint) in SHARED {
@@ -181,10 +161,7 @@ impl Programs {
         }
         programs.map_ids.sort_unstable();
         programs.map_ids.dedup();
-        programs.loaded = Some(Loaded {
-            _ebpf: ebpf,
-            log_forwarder,
-        });
+        programs.loaded = Some(ebpf);
         Ok(programs)
     }
 
@@ -212,10 +189,7 @@ impl Programs {
             records: Vec::new(),
             map_ids: Vec::new(),
             caps: CapWatch::Unavailable("the benchmark's empty program sees nothing".into()),
-            loaded: Some(Loaded {
-                _ebpf: ebpf,
-                log_forwarder: None,
-            }),
+            loaded: Some(ebpf),
         })
     }
 

@@ -30,8 +30,7 @@ pub enum RecorderError {
     Slot(#[from] SlotError),
 }
 
-/// A container registered with attached programs. Must be created inside a tokio runtime: a
-/// tracer that loads the programs forwards their log records on it.
+/// A container registered with attached programs.
 pub struct Recorder {
     programs: Programs,
     slot: Option<Slot>,
