@@ -24,7 +24,7 @@ mod syscall;
 use aya_ebpf::{
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
-        bpf_get_current_task_btf, bpf_probe_read_kernel,
+        bpf_get_current_task_btf,
     },
     macros::{map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, PerCpuArray},
@@ -103,9 +103,7 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
             true => syscall::arg_offset(i, true),
             false => global(&PT_REGS_ARGS, i),
         };
-        // SAFETY: the helper checks the address itself and fails rather than faults.
-        unsafe { bpf_probe_read_kernel(regs.wrapping_add(offset as usize) as *const u64) }
-            .unwrap_or(0)
+        read_u64((regs as u64).wrapping_add(offset))
     };
     // The task's saved user registers sit at the top of its kernel stack: a free identity.
     on_syscall(regs as u64, nr, arg)
@@ -299,9 +297,7 @@ fn is_compat(task: u64) -> bool {
         // SAFETY: offset 0 of the task, checked against its BTF by the verifier.
         u64::from(unsafe { core::ptr::read_volatile(current as *const u32) })
     } else {
-        let at = task.wrapping_add(abi_probe(ABI_PROBE_OFFSET)) as *const u64;
-        // SAFETY: the helper checks the address itself and fails rather than faults.
-        unsafe { bpf_probe_read_kernel(at) }.unwrap_or(0)
+        read_u64(task.wrapping_add(abi_probe(ABI_PROBE_OFFSET)))
     };
     word & mask != 0
 }
