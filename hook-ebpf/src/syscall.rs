@@ -41,18 +41,17 @@ pub fn current(task: u64) -> Option<Call> {
     let compat = is_compat(task);
     // `orig_ax` and `syscallno` both hold the number in their low 32 bits.
     let nr = u64::from(read_u32(regs.wrapping_add(nr_offset))) & !abi_probe(ABI_PROBE_X32);
-    let table = if compat { WEIGHED_COUNT } else { 0 };
-    let which = (0..WEIGHED_COUNT).find(|&i| global(&WEIGHED_CALLS, table + i) == nr)?;
     let (at, width) = match compat {
         // A compat task's registers hold 32-bit values.
         true => (USER_REGS_COMPAT_ARGS, 0xffff_ffff),
         false => (USER_REGS_NATIVE_ARGS, u64::MAX),
     };
     let arg = |i: usize| read_u64(regs.wrapping_add(global(&USER_REGS, at + i))) & width;
-    Some(Call {
-        which,
-        args: [arg(0), arg(1), arg(2)],
-    })
+    // Read before the call is told: after it, the verifier walks the rest once per call.
+    let args = [arg(0), arg(1), arg(2)];
+    let table = if compat { WEIGHED_COUNT } else { 0 };
+    let which = (0..WEIGHED_COUNT).find(|&i| global(&WEIGHED_CALLS, table + i) == nr)?;
+    Some(Call { which, args })
 }
 
 /// The byte offset in `struct pt_regs` of syscall argument `i` (0..=2) in the native ABI's
