@@ -1,7 +1,9 @@
 //! A profile is never silently incomplete: one container's thousands of tasks cannot crowd
 //! another's out of the node's task map, a recording that lost anything says so and is not
 //! written where the profile goes, and a user without poststop finds the reason beside it.
-//! The heavy workloads run one at a time (`HEAVY`): each holds tens of thousands of threads.
+//! The tests run one at a time (`HEAVY`): the storms each hold tens of thousands of threads,
+//! and the task map is sized when the programs load, from `kernel.pid_max` among others, so
+//! the 70,000-thread test, which raises it, must be the one that loads them.
 
 use std::{
     ffi::OsStr,
@@ -19,7 +21,8 @@ use e2e::{
 
 const TOOLS: &[&str] = &["podman", "runc", "busybox", "gcc", "unshare"];
 
-/// One thread storm at a time: they share the node's memory and PIDs.
+/// One test at a time: storms share the node's memory and PIDs, and a tracer of another test
+/// would hold programs whose task map was sized before `kernel.pid_max` was raised.
 static HEAVY: Mutex<()> = Mutex::new(());
 
 /// The environment variable that caps one container's followed tasks (`ebpf::slot`).
@@ -286,6 +289,7 @@ fn an_init_that_cannot_join_is_refused_before_it_starts() {
     if !e2e::privileged_with(TOOLS) {
         return;
     }
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     for stages in [BOTH, PRESTART_ONLY] {
         let p = podman_with_quota("0", stages);
         let (out, profile, outcome) = trace_over_previous(&p, &["ls", "/"]);
@@ -312,6 +316,7 @@ fn an_incomplete_recording_is_told_beside_the_output_without_poststop() {
     if !e2e::privileged_with(TOOLS) {
         return;
     }
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let p = podman_with_quota("1", PRESTART_ONLY);
     // busybox sh forks for the second command: that task finds no room.
     let script = ["sh", "-c", "ls / >/dev/null; ls /bin >/dev/null"];
@@ -465,6 +470,7 @@ fn names_past_the_quota_are_counted_and_told() {
     if !e2e::privileged() {
         return;
     }
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let extra = 50;
     let links = e2e::contract::EXEC_QUOTA + extra;

@@ -293,8 +293,8 @@ pub const MAP_LOST: &str = "LOST";
 /// runtime threads that never carry the filter are never members, whatever namespace they
 /// share; nested PID namespaces are followed by fork. One for the whole node, not
 /// preallocated (memory is taken per member), its size set by the loader from the node's
-/// `kernel.threads-max`, at least [`TRACED_SLOTS`]: no more tasks can exist at once, so
-/// no container can fill it for another.
+/// `kernel.threads-max` and `kernel.pid_max` (the object's [`TRACED_SLOTS`] when neither can be
+/// read): no more tasks can exist at once, so no container can fill it for another.
 pub const MAP_TRACED: &str = "TRACED";
 pub const TRACED_SLOTS: u32 = 65536;
 /// Set in a [`MAP_TRACED`] value once the task (or the task it was forked from) executed its

@@ -102,24 +102,54 @@ fn abi_probe(arch: Arch, version: (u32, u32)) -> [u64; contract::ABI_PROBE_SLOTS
     probe
 }
 
-/// How many tasks `contract::MAP_TRACED` holds: more than can exist at once on this node
-/// (`kernel.threads-max`, with room for tasks that exited but are not yet gone), so that one
-/// container's tasks can never crowd out another's. Members only take memory when they join.
+/// How many tasks `contract::MAP_TRACED` holds: as many as can exist at once on this node, so
+/// that one container's tasks can never crowd out another's. Members only take memory when they
+/// join, but the kernel allocates the map's hash buckets (16 bytes each, a power of two at
+/// least this size) when it is created, at every first start.
 fn traced_capacity() -> u32 {
-    let threads_max = std::fs::read_to_string("/proc/sys/kernel/threads-max")
-        .ok()
-        .and_then(|text| text.trim().parse::<u32>().ok())
-        .unwrap_or(0);
-    capacity_for(threads_max)
+    capacity_for(sysctl("threads-max"), sysctl("pid_max"))
 }
 
-/// [`traced_capacity`] for a node of `threads_max` threads: at least the object's own size,
-/// at most 4M (the kernel's PID limit).
-fn capacity_for(threads_max: u32) -> u32 {
-    threads_max
-        .saturating_add(threads_max / 16)
-        .clamp(contract::TRACED_SLOTS, 1 << 22)
+/// Tells a joining tracer when the running task map, sized when its programs loaded, is smaller
+/// than the node's tasks can now be (`kernel.pid_max` raised since): tasks past it are counted
+/// lost, never dropped in silence, but the reason belongs in the log.
+pub(super) fn warn_if_outgrown(max_entries: u32) {
+    let now = traced_capacity();
+    if max_entries < now {
+        log::warn!(
+            "the node's task map holds {max_entries} tasks, the most the node could have when \
+             the programs loaded; it can now have {now} (kernel.pid_max or threads-max was \
+             raised): tasks past it are counted as lost; the map is sized again once no \
+             container is traced"
+        );
+    }
 }
+
+/// `/proc/sys/kernel/NAME` as a number; 0 when unreadable.
+fn sysctl(name: &str) -> u32 {
+    std::fs::read_to_string(format!("/proc/sys/kernel/{name}"))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// [`traced_capacity`] for a node of `threads_max` threads (with 1/16 more for tasks that
+/// exited but are not gone yet) and PIDs below `pid_max`: every task holds a PID until it is
+/// reaped, so there are never more tasks than that. 0 is unknown; neither known: the object's
+/// own size. At most 4M (the kernel's PID limit).
+fn capacity_for(threads_max: u32, pid_max: u32) -> u32 {
+    let by_threads = threads_max.saturating_add(threads_max / 16);
+    let bound = match (by_threads, pid_max) {
+        (0, 0) => contract::TRACED_SLOTS,
+        (0, pids) => pids,
+        (threads, 0) => threads,
+        (threads, pids) => threads.min(pids),
+    };
+    bound.clamp(MIN_TRACED, 1 << 22)
+}
+
+/// The fewest tasks the map is made for, whatever a sysctl says.
+const MIN_TRACED: u32 = 1024;
 
 /// The running kernel's (major, minor); (0, 0) when unreadable.
 fn kernel_version() -> (u32, u32) {
@@ -151,11 +181,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_task_map_holds_more_than_the_node_can_run() {
-        assert_eq!(capacity_for(0), contract::TRACED_SLOTS);
-        assert_eq!(capacity_for(192_726), 204_771);
-        assert_eq!(capacity_for(u32::MAX), 1 << 22);
-        assert!(traced_capacity() >= contract::TRACED_SLOTS);
+    fn the_task_map_holds_every_task_the_node_can_have() {
+        assert_eq!(capacity_for(0, 0), contract::TRACED_SLOTS);
+        assert_eq!(capacity_for(192_726, 0), 204_771);
+        assert_eq!(capacity_for(192_726, 4_194_304), 204_771);
+        assert_eq!(capacity_for(192_726, 32_768), 32_768);
+        assert_eq!(capacity_for(0, 32_768), 32_768);
+        assert_eq!(capacity_for(100, 300), MIN_TRACED);
+        assert_eq!(capacity_for(u32::MAX, u32::MAX), 1 << 22);
+        assert!(traced_capacity() >= MIN_TRACED);
     }
 
     #[test]
