@@ -259,7 +259,10 @@ fn maps_by_id(ids: &[u32], caps: &CapWatch) -> Option<Vec<(&'static str, Map)>> 
         if maps.iter().all(|(n, _)| n != name) {
             let data = MapData::from_fd(fd).ok()?;
             if *name == contract::MAP_TRACED {
-                object::warn_if_outgrown(data.info().ok()?.max_entries());
+                // Only for the warning: a map whose size cannot be read still joins.
+                if let Ok(info) = data.info() {
+                    object::warn_if_outgrown(info.max_entries());
+                }
             }
             maps.push((*name, Map::from_map_data(data).ok()?));
         }
