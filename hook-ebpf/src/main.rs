@@ -330,27 +330,35 @@ fn is_marker(nr: u64) -> bool {
 /// processes for TSYNC installs.
 #[inline(never)]
 fn joins(nr: u64, task: u64, arg: &impl Fn(usize, bool) -> u64) -> Option<u32> {
-    let execs = nr == marker(MARKER_EXECVE) || nr == marker(MARKER_EXECVEAT);
-    let filter = if nr == marker(MARKER_PRCTL) {
-        arg(0, false) == PR_SET_SECCOMP && arg(1, false) == SECCOMP_MODE_FILTER
-    } else if nr == marker(MARKER_SECCOMP) {
-        arg(0, false) == SECCOMP_SET_MODE_FILTER && arg(2, false) != 0
+    // What the call is, told once: past here only `opener` and `tsync` stay alive, so the
+    // verifier walks the rest once or twice rather than once per kind of marker call.
+    let (opener, tsync) = if nr == marker(MARKER_EXECVE) || nr == marker(MARKER_EXECVEAT) {
+        (OPEN_AT_EXEC, false)
+    } else if nr == marker(MARKER_PRCTL)
+        && arg(0, false) == PR_SET_SECCOMP
+        && arg(1, false) == SECCOMP_MODE_FILTER
+    {
+        (OPEN_AT_FILTER, false)
+    } else if nr == marker(MARKER_SECCOMP)
+        && arg(0, false) == SECCOMP_SET_MODE_FILTER
+        && arg(2, false) != 0
+    {
+        (
+            OPEN_AT_FILTER,
+            arg(1, false) & SECCOMP_FILTER_FLAG_TSYNC != 0,
+        )
     } else {
-        false
-    };
-    // Most marker calls on the host (other prctl options) stop here, before any lookup.
-    if !filter && !execs {
+        // Most marker calls on the host (other prctl options) stop here, before any lookup.
         return None;
-    }
+    };
     let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
     let (slot, by_init) = candidate(tgid, task)?;
     let container = CONTAINERS.get_ptr_mut(slot)?;
     // SAFETY: `container` points at a live map value (the lookup succeeded); a racing
     // registration at worst gives a stale word, never an invalid read.
     let openers = unsafe { (*container).openers };
-    let opens = (filter && openers & OPEN_AT_FILTER != 0) || (execs && openers & OPEN_AT_EXEC != 0);
     // Runtimes are native programs; a compat call with a marker's number is something else.
-    if !opens || is_compat(task) {
+    if openers & opener == 0 || is_compat(task) {
         return None;
     }
     // SAFETY: a live map value, as above.
@@ -363,7 +371,7 @@ fn joins(nr: u64, task: u64, arg: &impl Fn(usize, bool) -> u64) -> Option<u32> {
         // runtime hook, not the container.
         return None;
     }
-    if filter && nr == marker(MARKER_SECCOMP) && arg(1, false) & SECCOMP_FILTER_FLAG_TSYNC != 0 {
+    if tsync {
         join_group(tgid, slot);
     }
     if !add_member(task, slot, slot) {
