@@ -127,10 +127,12 @@ pub(super) fn warn_if_outgrown(max_entries: u32) {
 
 /// `/proc/sys/kernel/NAME` as a number; 0 when unreadable.
 fn sysctl(name: &str) -> u32 {
-    std::fs::read_to_string(format!("/proc/sys/kernel/{name}"))
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(0)
+    sysctl_text(name).trim().parse().unwrap_or(0)
+}
+
+/// `/proc/sys/kernel/NAME`; empty when unreadable.
+fn sysctl_text(name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/sys/kernel/{name}")).unwrap_or_default()
 }
 
 /// [`traced_capacity`] for a node of `threads_max` threads (with 1/16 more for tasks that
@@ -153,7 +155,7 @@ const MIN_TRACED: u32 = 1024;
 
 /// The running kernel's (major, minor); (0, 0) when unreadable.
 fn kernel_version() -> (u32, u32) {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let release = sysctl_text("osrelease");
     let mut parts = release
         .split(|c: char| !c.is_ascii_digit())
         .map(|p| p.parse().unwrap_or(0));
